@@ -1,0 +1,1 @@
+//! Parser for chatgpt exports (in progress).

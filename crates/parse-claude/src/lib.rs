@@ -1,0 +1,1 @@
+//! Parser for claude exports (in progress).

@@ -1,0 +1,1 @@
+//! Parser for copilot exports (in progress).

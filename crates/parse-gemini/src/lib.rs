@@ -1,0 +1,1 @@
+//! Parser for gemini exports (in progress).

@@ -1,0 +1,94 @@
+//! The seam between export files and the import pipeline.
+//!
+//! A provider crate implements [`Parser`]: it is handed one [`Input`] (a byte stream plus the
+//! name it came under, a path or an archive entry) and pushes what it reads into a [`Sink`], one
+//! item at a time: [`ParsedConversation`]s, [`ItemError`]s for items it could not read (with the
+//! item's raw bytes, so the pipeline can keep them for a retry), and [`Skipped`] notes for entries
+//! that are not conversations. The push model (atuin's `Loader`, ripgrep's `Sink`) keeps memory
+//! bounded by the largest single conversation, lets the consumer stop early, and keeps parsers
+//! ignorant of the database.
+//!
+//! [`Parser::detect`] judges a [`Probe`] (the first bytes and the name) by structure and returns
+//! a [`Confidence`]: ChatGPT, Claude and Takeout all ship files called `conversations.json` or
+//! `MyActivity.json`, so a name alone is never enough.
+//!
+//! The shared helpers live here too: [`json::ArrayStream`] walks a top-level JSON array element
+//! by element in bounded memory, repairing lone UTF-16 surrogate escapes and reporting a
+//! truncated file with the byte offset of the cut; [`json::Element::parse`] gives JSON-path-aware
+//! errors; [`time`] parses the timestamp shapes exports use; [`stable_id`] hashes stable content
+//! into an id where a provider has none.
+
+mod error;
+pub mod json;
+mod probe;
+mod sink;
+pub mod time;
+
+pub use chat_model::{Attachment, ParsedConversation, ParsedMessage, Source};
+pub use error::{ItemError, ItemRef, Location, ParseError, Result};
+pub use probe::{Confidence, Probe, PROBE_LEN};
+pub use sink::{CollectSink, Flow, Sink, Skipped};
+
+use std::io::BufRead;
+
+/// One input handed to a parser: a byte stream and the name it came under.
+pub struct Input<'a> {
+    /// A path, or `archive.zip!entry/name.json` for archive entries. Used in messages.
+    pub name: &'a str,
+    /// The bytes.
+    pub reader: &'a mut dyn BufRead,
+    /// The size in bytes, when known (for progress).
+    pub size: Option<u64>,
+}
+
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("name", &self.name)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A provider's parser.
+///
+/// Contract: `parse` pushes every conversation it can read into the sink, in file order, and an
+/// [`ItemError`] for each item it cannot; it stops as soon as the sink returns [`Flow::Stop`]. It
+/// returns `Err` only for what ends the whole input (not this format, unreadable bytes, a
+/// truncated file), after pushing everything complete before that point. It never panics.
+pub trait Parser: Send + Sync {
+    /// The source its conversations carry.
+    fn source(&self) -> Source;
+
+    /// A short name for messages, e.g. "ChatGPT export".
+    fn name(&self) -> &'static str;
+
+    /// How likely it is that this parser reads the input, judged by its structure.
+    fn detect(&self, probe: &Probe<'_>) -> Confidence;
+
+    /// Reads the input and pushes what it finds into the sink.
+    fn parse(&self, input: Input<'_>, sink: &mut dyn Sink) -> Result<()>;
+}
+
+/// An id from stable content, for providers that have none: 32 hex characters of xxh3-128 over
+/// the pieces, each length-prefixed so `["ab", "c"]` and `["a", "bc"]` differ.
+pub fn stable_id(pieces: &[&str]) -> String {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for piece in pieces {
+        hasher.update(&(piece.len() as u64).to_le_bytes());
+        hasher.update(piece.as_bytes());
+    }
+    format!("{:032x}", hasher.digest128())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_ids_depend_on_content_and_boundaries() {
+        assert_eq!(stable_id(&["a", "b"]), stable_id(&["a", "b"]));
+        assert_ne!(stable_id(&["ab", "c"]), stable_id(&["a", "bc"]));
+        assert_eq!(stable_id(&["x"]).len(), 32);
+    }
+}
