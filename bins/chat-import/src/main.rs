@@ -1,0 +1,297 @@
+//! `chat-import`: imports ChatGPT, Claude, Gemini and VS Code Copilot exports (files, folders,
+//! zip archives) into an AI OS Chat database, and exports a database back to Markdown, JSON or
+//! fine-tuning JSONL.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use chat_import::{ImportOptions, ImportReport, Importer};
+use chat_model::{FolderPath, Source};
+use chat_store::Store;
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SourceArg {
+    Auto,
+    Chatgpt,
+    Claude,
+    Gemini,
+    Copilot,
+}
+
+/// Import chat exports into an AI OS Chat database (or export it).
+///
+/// PATHs may be files, folders (walked) or zip archives (read in place). The source of each
+/// file is detected from its content. Re-running an import is safe: unchanged conversations are
+/// recognised and skipped, grown ones gain only their new messages.
+///
+/// Exit status: 0 everything imported or unchanged; 1 some items failed, others imported;
+/// 2 nothing could be read (missing path, unknown format, usage error).
+#[derive(Debug, Parser)]
+#[command(name = "chat-import", version, max_term_width = 100)]
+struct Cli {
+    /// The database file (created if missing).
+    #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
+    db: PathBuf,
+
+    /// Force a source instead of detecting it.
+    #[arg(long, value_enum, default_value_t = SourceArg::Auto)]
+    source: SourceArg,
+
+    /// The folder imported conversations land in (default: imported/<source>).
+    #[arg(long)]
+    folder: Option<String>,
+
+    /// Parse and report without writing anything.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Print exactly one JSON report on stdout.
+    #[arg(long)]
+    json: bool,
+
+    /// No progress bar and no summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+
+    /// Export every conversation as one Markdown file into this folder, instead of importing.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "export_json", "export_finetune"])]
+    export_md: Option<PathBuf>,
+
+    /// Export every conversation (whole trees) as one JSON file, instead of importing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "export_finetune"])]
+    export_json: Option<PathBuf>,
+
+    /// Export up-rated answers as fine-tuning JSONL, instead of importing.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    export_finetune: Option<PathBuf>,
+
+    /// Files, folders or zip archives to import.
+    #[arg(required_unless_present_any = ["export_md", "export_json", "export_finetune"])]
+    paths: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHAT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("chat-import: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let store = Store::open(&cli.db)
+        .with_context(|| format!("cannot open the database {}", cli.db.display()))?;
+    if let Some(dir) = &cli.export_md {
+        let n = export::markdown(&store, dir)?;
+        if !cli.quiet {
+            eprintln!("exported {n} conversations to {}", dir.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(file) = &cli.export_json {
+        let n = export::json(&store, file)?;
+        if !cli.quiet {
+            eprintln!("exported {n} conversations to {}", file.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(file) = &cli.export_finetune {
+        let n = export::finetune(&store, file)?;
+        if !cli.quiet {
+            eprintln!("wrote {n} fine-tuning examples to {}", file.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let folder = match &cli.folder {
+        Some(f) => Some(FolderPath::new(f).context("invalid --folder")?),
+        None => None,
+    };
+    let source = match cli.source {
+        SourceArg::Auto => None,
+        SourceArg::Chatgpt => Some(Source::Chatgpt),
+        SourceArg::Claude => Some(Source::Claude),
+        SourceArg::Gemini => Some(Source::Gemini),
+        SourceArg::Copilot => Some(Source::Copilot),
+    };
+    let mut options = ImportOptions {
+        source,
+        folder,
+        dry_run: cli.dry_run,
+        ..ImportOptions::default()
+    };
+    let show_progress = !cli.quiet && std::io::stderr().is_terminal();
+    let bar = show_progress.then(progress_bar);
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        options.progress = Some(Arc::new(move |p: &chat_import::Progress| {
+            if p.bytes_total > 0 {
+                bar.set_length(p.bytes_total);
+            }
+            bar.set_position(p.bytes_read);
+            bar.set_message(format!("{} conversations", p.conversations));
+        }));
+    }
+    // Ctrl-C keeps its default (end the process): every batch is one transaction, so an
+    // interrupted run leaves a consistent database and running it again completes it.
+    let report = Importer::new(store.clone())
+        .run(&cli.paths, &options)
+        .context("the import stopped")?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if cli.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    }
+    if !cli.quiet {
+        print_summary(&report, cli.json);
+    }
+    if options.cancel.load(Ordering::Relaxed) {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::from(report.outcome().exit_code()))
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn print_summary(report: &ImportReport, json: bool) {
+    let t = &report.totals;
+    let verb = if report.dry_run { "would import" } else { "imported" };
+    eprintln!(
+        "{verb} {} new, {} updated, {} unchanged conversations ({} new messages); {} skipped, {} failed",
+        t.imported, t.updated, t.unchanged, t.messages, t.skipped, t.failed
+    );
+    for input in &report.inputs {
+        let source = input.source.map_or("unrecognised", |s| s.label());
+        eprintln!(
+            "  {} [{source}]: {} seen, {} new, {} updated, {} unchanged, {} failed",
+            input.path,
+            input.counts.seen,
+            input.counts.imported,
+            input.counts.updated,
+            input.counts.unchanged,
+            input.counts.failed
+        );
+    }
+    if json {
+        return;
+    }
+    for (path, e) in report.errors() {
+        eprintln!();
+        eprintln!("✗ {path}: {}", e.item);
+        eprintln!("  what:  {}", e.error);
+        eprintln!("  fix:   {}", e.hint);
+        if let Some(q) = e.quarantine_id {
+            eprintln!("  kept:  the raw bytes are quarantined (id {q}) for a later retry");
+        }
+    }
+    if !report.ignored.is_empty() {
+        eprintln!("passed over {} files that are not chat exports", report.ignored.len());
+    }
+}
+
+mod export {
+    use std::fs::File;
+    use std::io::{BufWriter, Write};
+    use std::path::Path;
+
+    use anyhow::{Context, Result};
+    use chat_store::Store;
+
+    /// Every conversation, whole tree, in pages.
+    fn each_conversation(
+        store: &Store,
+        mut f: impl FnMut(&chat_model::ConversationDetail) -> Result<()>,
+    ) -> Result<u64> {
+        let mut count = 0;
+        let mut cursor = None;
+        loop {
+            let page = store.read(|repo| {
+                repo.list_conversations(&chat_store::ListQuery {
+                    archived: chat_store::ArchivedFilter::All,
+                    limit: 200,
+                    cursor: cursor.clone(),
+                    ..chat_store::ListQuery::default()
+                })
+            })?;
+            for conversation in page.items {
+                let messages = store.read(|repo| repo.message_tree(&conversation.id, true))?;
+                f(&chat_model::ConversationDetail {
+                    conversation,
+                    messages,
+                })?;
+                count += 1;
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    pub fn markdown(store: &Store, dir: &Path) -> Result<u64> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        each_conversation(store, |detail| {
+            let c = &detail.conversation;
+            let name = chat_export::file_name(&c.title, c.id.as_str(), "md");
+            let path = dir.join(name);
+            let mut out = BufWriter::new(
+                File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
+            );
+            chat_export::markdown::write_conversation(&mut out, detail)?;
+            out.flush()?;
+            Ok(())
+        })
+    }
+
+    pub fn json(store: &Store, file: &Path) -> Result<u64> {
+        let out = BufWriter::new(
+            File::create(file).with_context(|| format!("cannot write {}", file.display()))?,
+        );
+        let mut arr = chat_export::json::ArrayWriter::new(out)?;
+        let n = each_conversation(store, |detail| Ok(arr.push(detail)?))?;
+        arr.finish()?;
+        Ok(n)
+    }
+
+    pub fn finetune(store: &Store, file: &Path) -> Result<u64> {
+        let mut out = BufWriter::new(
+            File::create(file).with_context(|| format!("cannot write {}", file.display()))?,
+        );
+        let mut lines = 0;
+        each_conversation(store, |detail| {
+            lines += chat_export::finetune::write_conversation(&mut out, detail)?;
+            Ok(())
+        })?;
+        out.flush()?;
+        Ok(lines)
+    }
+}

@@ -1,0 +1,63 @@
+//! Fine-tuning JSONL in the OpenAI chat format.
+
+use std::io::Write;
+
+use chat_model::{ConversationDetail, MessageStatus, RatingValue, Role};
+use serde::Serialize;
+
+use crate::markdown::active_path;
+
+#[derive(Serialize)]
+struct Line<'a> {
+    messages: Vec<ChatMessage<'a>>,
+}
+
+#[derive(Serialize)]
+struct ChatMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+/// Writes one JSONL line per up-rated, complete assistant message of the conversation: the
+/// visible user, assistant and system messages from the root down to and including it. Tool
+/// messages are left out (the chat format needs tool-call ids the exports do not all have).
+/// `detail.messages` must hold the whole tree. Returns how many lines were written.
+pub fn write_conversation(out: &mut impl Write, detail: &ConversationDetail) -> crate::Result<u64> {
+    let mut lines = 0;
+    for rated in &detail.messages {
+        let up = rated
+            .rating
+            .as_ref()
+            .is_some_and(|r| r.value == RatingValue::Up);
+        if !up
+            || rated.role != Role::Assistant
+            || rated.hidden
+            || rated.status != MessageStatus::Complete
+        {
+            continue;
+        }
+        let messages: Vec<ChatMessage<'_>> = active_path(&detail.messages, Some(&rated.id))
+            .into_iter()
+            .filter(|m| !m.hidden && !m.content.trim().is_empty())
+            .filter_map(|m| {
+                let role = match m.role {
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                    Role::System => "system",
+                    Role::Tool => return None,
+                };
+                Some(ChatMessage {
+                    role,
+                    content: &m.content,
+                })
+            })
+            .collect();
+        if !messages.iter().any(|m| m.role == "user") {
+            continue;
+        }
+        serde_json::to_writer(&mut *out, &Line { messages })?;
+        out.write_all(b"\n")?;
+        lines += 1;
+    }
+    Ok(lines)
+}

@@ -1,0 +1,639 @@
+//! The two threads of a run and what passes between them.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use chat_export::ExportDocument;
+use chat_model::{ParsedConversation, Source};
+use chat_parse::{json::ArrayStream, Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN};
+use chat_store::{BulkItem, Store, WriteStatus};
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::detect::{detect, wrong_source_message, Detected};
+use crate::plan::{plan, Unit};
+use crate::report::{ErrorEntry, ImportReport, InputReport};
+use crate::source::{Opener, Origin};
+use crate::{ImportError, ImportOptions, ProgressState, CHANNEL_CAPACITY};
+
+/// Most bytes of a cut-off tail kept in quarantine.
+const MAX_QUARANTINE_TAIL: u64 = 64 * 1024 * 1024;
+
+/// What the parse thread tells the writer.
+enum Event {
+    /// A new input starts; its report slot is `unit`.
+    Begin { unit: usize, path: String },
+    /// The input was recognised as this source.
+    Source { unit: usize, source: Source },
+    Conversation { unit: usize, conversation: Box<ParsedConversation> },
+    Native { unit: usize, document: Box<ExportDocument> },
+    ItemError { unit: usize, error: Box<ItemError> },
+    Skipped { unit: usize },
+    /// The input failed as a whole (or its tail did): one failed item, raw bytes when known.
+    Failed {
+        unit: usize,
+        item: String,
+        error: String,
+        hint: String,
+        raw: Option<Vec<u8>>,
+    },
+    /// Passed over: not a chat export.
+    Ignored { what: String },
+}
+
+pub(crate) fn run(
+    store: &Store,
+    parsers: Arc<Vec<Box<dyn Parser>>>,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let opener = Opener::new(options.limits.clone());
+    let plan = plan(paths, &opener);
+    let progress = Arc::new(ProgressState::default());
+    let total: u64 = plan.units.iter().filter_map(|u| unit_size(&u.origin)).sum();
+    progress.bytes_total.store(total, Ordering::Relaxed);
+
+    let mut report = ImportReport {
+        dry_run: options.dry_run,
+        ignored: plan.ignored.clone(),
+        ..ImportReport::default()
+    };
+    for p in &plan.problems {
+        let mut input = InputReport::new(&p.input);
+        input.fail("file", &p.error, &p.hint);
+        report.inputs.push(input);
+    }
+
+    let run_id = if options.dry_run {
+        None
+    } else {
+        let id = options
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid_like(&progress));
+        let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        store.write(|repo| repo.start_import_run(&id, &inputs))?;
+        Some(id)
+    };
+    report.run_id = run_id.clone();
+
+    let (tx, rx) = bounded::<Event>(CHANNEL_CAPACITY);
+    let units = plan.units;
+    let result = std::thread::scope(|scope| {
+        let parse_progress = Arc::clone(&progress);
+        let opener = opener.clone();
+        let parsers = Arc::clone(&parsers);
+        let parse_options = options.clone();
+        let base = report.inputs.len();
+        let parse = scope.spawn(move || {
+            parse_all(&units, base, &parsers, &opener, &parse_options, &parse_progress, &tx);
+        });
+        let written = write_all(store, rx, &mut report, options, &progress, run_id.as_deref());
+        let joined = parse.join();
+        match (written, joined) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Err(_)) => Err(ImportError::Internal("the parse thread panicked".into())),
+            (Ok(()), Ok(())) => Ok(()),
+        }
+    });
+    report.cancelled = options.cancel.load(Ordering::Relaxed);
+    report.recount();
+    if let Some(id) = &run_id {
+        let status = match (&result, report.cancelled) {
+            (Err(_), _) => "failed",
+            (Ok(()), true) => "cancelled",
+            (Ok(()), false) => "done",
+        };
+        let detected: Vec<String> = {
+            let mut s: Vec<String> = report
+                .inputs
+                .iter()
+                .filter_map(|i| i.source.map(|s| s.as_str().to_owned()))
+                .collect();
+            s.sort();
+            s.dedup();
+            s
+        };
+        let report_json = serde_json::to_value(&report).unwrap_or_default();
+        let error = result.as_ref().err().map(|e| e.to_string());
+        // Recording the end of the run must not hide the run's own error.
+        let finished = store.write(|repo| {
+            repo.finish_import_run(id, status, &detected, &report_json, error.as_deref())
+        });
+        if let Err(e) = finished {
+            tracing::warn!(run = %id, error = %e, "could not record the end of the import run");
+        }
+    }
+    result.map(|()| report)
+}
+
+fn uuid_like(_p: &ProgressState) -> String {
+    chat_model::ConversationId::generate().into_string()
+}
+
+fn unit_size(origin: &Origin) -> Option<u64> {
+    match origin {
+        Origin::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+        Origin::ZipEntry { .. } => None,
+    }
+}
+
+fn notify(options: &ImportOptions, progress: &ProgressState) {
+    if let Some(cb) = &options.progress {
+        cb(&progress.snapshot());
+    }
+}
+
+/// The parse thread: every unit in order, each through detection and its parser.
+fn parse_all(
+    units: &[Unit],
+    base: usize,
+    parsers: &[Box<dyn Parser>],
+    opener: &Opener,
+    options: &ImportOptions,
+    progress: &ProgressState,
+    tx: &Sender<Event>,
+) {
+    let mut bytes_done = 0u64;
+    let mut slot = base;
+    for unit in units {
+        if options.cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let name = unit.origin.display();
+        if let Ok(mut current) = progress.current.lock() {
+            current.clone_from(&name);
+        }
+        let head = match opener.head(&unit.origin, PROBE_LEN) {
+            Ok(h) => h,
+            Err(e) => {
+                if !send(tx, Event::Begin { unit: slot, path: name.clone() }) {
+                    return;
+                }
+                let hint = match e {
+                    crate::source::OpenError::Bomb { .. } => {
+                        "the archive is not a genuine export; download it again from the provider"
+                    }
+                    _ => "check that the file is readable, then import it again",
+                };
+                if !send(
+                    tx,
+                    Event::Failed {
+                        unit: slot,
+                        item: "file".into(),
+                        error: e.to_string(),
+                        hint: hint.into(),
+                        raw: None,
+                    },
+                ) {
+                    return;
+                }
+                slot += 1;
+                continue;
+            }
+        };
+        let probe = Probe::new(&name, &head);
+        let detected = detect(parsers, &probe, options.source);
+        let (error, hint) = match detected {
+            Detected::Unknown {
+                error,
+                hint,
+                notable,
+            } => {
+                if unit.explicit || notable {
+                    (error, hint)
+                } else {
+                    if !send(tx, Event::Ignored { what: format!("{name}: {error}") }) {
+                        return;
+                    }
+                    continue;
+                }
+            }
+            Detected::WrongSource {
+                forced, looks_like, ..
+            } => wrong_source_message(forced, looks_like),
+            Detected::Native => {
+                if !send(tx, Event::Begin { unit: slot, path: name.clone() }) {
+                    return;
+                }
+                if !parse_native(unit, slot, &name, opener, options, progress, bytes_done, tx) {
+                    return;
+                }
+                bytes_done = progress.bytes_read.load(Ordering::Relaxed);
+                slot += 1;
+                continue;
+            }
+            Detected::Parser(i) => {
+                let parser = &parsers[i];
+                if !send(tx, Event::Begin { unit: slot, path: name.clone() })
+                    || !send(tx, Event::Source { unit: slot, source: parser.source() })
+                {
+                    return;
+                }
+                let mut sink = ChannelSink {
+                    tx,
+                    unit: slot,
+                    cancel: &options.cancel,
+                    progress,
+                    options,
+                    base_bytes: bytes_done,
+                    last_notified: 0,
+                    alive: true,
+                };
+                let outcome = opener.with_reader(&unit.origin, |opened| {
+                    parser.parse(
+                        Input {
+                            name: &name,
+                            reader: opened.reader,
+                            size: opened.size,
+                        },
+                        &mut sink,
+                    )
+                });
+                if !sink.alive {
+                    return;
+                }
+                let failure = match outcome {
+                    Ok(Ok(())) => None,
+                    Ok(Err(e)) => Some(parse_failure(&e, unit, opener)),
+                    Err(e) => Some((
+                        e.to_string(),
+                        "check that the file is readable, then import it again".to_owned(),
+                        None,
+                    )),
+                };
+                if let Some((error, hint, raw)) = failure {
+                    if !send(
+                        tx,
+                        Event::Failed {
+                            unit: slot,
+                            item: "file".into(),
+                            error,
+                            hint,
+                            raw,
+                        },
+                    ) {
+                        return;
+                    }
+                }
+                bytes_done = progress.bytes_read.load(Ordering::Relaxed);
+                slot += 1;
+                continue;
+            }
+        };
+        // Unknown or wrong source: the input fails as a whole.
+        if !send(tx, Event::Begin { unit: slot, path: name.clone() })
+            || !send(
+                tx,
+                Event::Failed {
+                    unit: slot,
+                    item: "file".into(),
+                    error,
+                    hint,
+                    raw: None,
+                },
+            )
+        {
+            return;
+        }
+        slot += 1;
+    }
+}
+
+/// The words and the kept bytes for a parse error that ended an input.
+fn parse_failure(e: &ParseError, unit: &Unit, opener: &Opener) -> (String, String, Option<Vec<u8>>) {
+    let raw = match e {
+        ParseError::Truncated { offset, .. } => read_tail(opener, &unit.origin, *offset),
+        _ => None,
+    };
+    (e.to_string(), e.hint(), raw)
+}
+
+/// The bytes from `offset` to the end (at most [`MAX_QUARANTINE_TAIL`]).
+fn read_tail(opener: &Opener, origin: &Origin, offset: u64) -> Option<Vec<u8>> {
+    opener
+        .with_reader(origin, |opened| {
+            let mut skip = opened.reader.take(offset);
+            std::io::copy(&mut skip, &mut std::io::sink()).ok()?;
+            let mut tail = Vec::new();
+            opened
+                .reader
+                .take(MAX_QUARANTINE_TAIL)
+                .read_to_end(&mut tail)
+                .ok()?;
+            Some(tail)
+        })
+        .ok()
+        .flatten()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn parse_native(
+    unit: &Unit,
+    slot: usize,
+    name: &str,
+    opener: &Opener,
+    options: &ImportOptions,
+    progress: &ProgressState,
+    base_bytes: u64,
+    tx: &Sender<Event>,
+) -> bool {
+    let outcome = opener.with_reader(&unit.origin, |opened| -> Result<bool, ParseError> {
+        let mut stream = ArrayStream::new(opened.reader, name);
+        while let Some(el) = stream.next_element()? {
+            if options.cancel.load(Ordering::Relaxed) {
+                return Ok(true);
+            }
+            let event = match el.parse::<ExportDocument>() {
+                Ok(document) => Event::Native {
+                    unit: slot,
+                    document: Box::new(document),
+                },
+                Err(error) => Event::ItemError {
+                    unit: slot,
+                    error: Box::new(error),
+                },
+            };
+            if !send(tx, event) {
+                return Ok(false);
+            }
+            progress
+                .bytes_read
+                .store(base_bytes + stream.bytes_read(), Ordering::Relaxed);
+        }
+        Ok(true)
+    });
+    let failure = match outcome {
+        Ok(Ok(alive)) => return alive,
+        Ok(Err(e)) => parse_failure(&e, unit, opener),
+        Err(e) => (e.to_string(), "check that the file is readable".to_owned(), None),
+    };
+    send(
+        tx,
+        Event::Failed {
+            unit: slot,
+            item: "file".into(),
+            error: failure.0,
+            hint: failure.1,
+            raw: failure.2,
+        },
+    )
+}
+
+fn send(tx: &Sender<Event>, event: Event) -> bool {
+    tx.send(event).is_ok()
+}
+
+/// Forwards what a parser pushes to the writer, and turns cancellation into [`Flow::Stop`].
+struct ChannelSink<'a> {
+    tx: &'a Sender<Event>,
+    unit: usize,
+    cancel: &'a std::sync::atomic::AtomicBool,
+    progress: &'a ProgressState,
+    options: &'a ImportOptions,
+    base_bytes: u64,
+    last_notified: u64,
+    alive: bool,
+}
+
+impl ChannelSink<'_> {
+    fn forward(&mut self, event: Event) -> Flow {
+        if !self.alive || self.cancel.load(Ordering::Relaxed) {
+            return Flow::Stop;
+        }
+        if self.tx.send(event).is_err() {
+            self.alive = false;
+            return Flow::Stop;
+        }
+        Flow::Continue
+    }
+}
+
+impl Sink for ChannelSink<'_> {
+    fn conversation(&mut self, conversation: ParsedConversation) -> Flow {
+        self.forward(Event::Conversation {
+            unit: self.unit,
+            conversation: Box::new(conversation),
+        })
+    }
+
+    fn item_error(&mut self, error: ItemError) -> Flow {
+        self.forward(Event::ItemError {
+            unit: self.unit,
+            error: Box::new(error),
+        })
+    }
+
+    fn skipped(&mut self, _skipped: Skipped) -> Flow {
+        self.forward(Event::Skipped { unit: self.unit })
+    }
+
+    fn progress(&mut self, bytes_read: u64) {
+        let total = self.base_bytes + bytes_read;
+        self.progress.bytes_read.store(total, Ordering::Relaxed);
+        // Notify at most every 4 MiB of input.
+        if total.saturating_sub(self.last_notified) >= 4 * 1024 * 1024 {
+            self.last_notified = total;
+            notify(self.options, self.progress);
+        }
+    }
+}
+
+/// A conversation waiting for the next batch.
+struct Pending {
+    unit: usize,
+    conversation: Box<ParsedConversation>,
+}
+
+/// The writer: receives events, batches conversations into transactions, keeps the report.
+fn write_all(
+    store: &Store,
+    rx: Receiver<Event>,
+    report: &mut ImportReport,
+    options: &ImportOptions,
+    progress: &ProgressState,
+    run_id: Option<&str>,
+) -> Result<(), ImportError> {
+    let mut writer = store.bulk_writer()?;
+    let mut batch: Vec<Pending> = Vec::new();
+    let mut batch_messages = 0usize;
+    let base = report.inputs.len();
+    for event in rx.iter() {
+        match event {
+            Event::Begin { unit, path } => {
+                while report.inputs.len() <= unit {
+                    report.inputs.push(InputReport::new(""));
+                }
+                report.inputs[unit] = InputReport::new(path);
+            }
+            Event::Source { unit, source } => {
+                if let Some(input) = report.inputs.get_mut(unit) {
+                    input.source = Some(source);
+                }
+            }
+            Event::Conversation { unit, conversation } => {
+                batch_messages += conversation.messages.len();
+                batch.push(Pending { unit, conversation });
+                if batch.len() >= options.batch_conversations || batch_messages >= options.batch_messages {
+                    flush(&mut writer, &mut batch, report, options, progress)?;
+                    batch_messages = 0;
+                }
+            }
+            Event::Native { unit, document } => {
+                let status = if options.dry_run {
+                    store.read(|repo| repo.native_import_status(&document.conversation))?
+                } else {
+                    store.write(|repo| repo.import_native(&document.conversation))?
+                };
+                if let Some(input) = report.inputs.get_mut(unit) {
+                    if input.source.is_none() {
+                        input.source = Some(document.conversation.conversation.source);
+                    }
+                    input.counts.seen += 1;
+                    count_status(input, status, document.conversation.messages.len() as u64);
+                }
+                progress.conversations.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::ItemError { unit, error } => {
+                let quarantine_id = match (run_id, &error.raw) {
+                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &error.to_string(), &error.hint, &error.location.to_string(), raw)?),
+                    _ => None,
+                };
+                if let Some(input) = report.inputs.get_mut(unit) {
+                    input.counts.seen += 1;
+                    input.counts.failed += 1;
+                    input.errors.push(ErrorEntry {
+                        item: error.item.to_string(),
+                        error: with_location(&error.message, &error.location.to_string()),
+                        hint: error.hint.clone(),
+                        quarantine_id,
+                    });
+                }
+            }
+            Event::Skipped { unit } => {
+                if let Some(input) = report.inputs.get_mut(unit) {
+                    input.counts.skipped += 1;
+                }
+            }
+            Event::Failed {
+                unit,
+                item,
+                error,
+                hint,
+                raw,
+            } => {
+                let quarantine_id = match (run_id, &raw) {
+                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &error, &hint, "", raw)?),
+                    _ => None,
+                };
+                if let Some(input) = report.inputs.get_mut(unit) {
+                    input.counts.failed += 1;
+                    input.errors.push(ErrorEntry {
+                        item,
+                        error,
+                        hint,
+                        quarantine_id,
+                    });
+                }
+            }
+            Event::Ignored { what } => report.ignored.push(what),
+        }
+    }
+    flush(&mut writer, &mut batch, report, options, progress)?;
+    let _ = base;
+    notify(options, progress);
+    Ok(())
+}
+
+fn with_location(message: &str, location: &str) -> String {
+    if location.is_empty() {
+        message.to_owned()
+    } else {
+        format!("{message} ({location})")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn quarantine(
+    store: &Store,
+    run_id: &str,
+    report: &ImportReport,
+    unit: usize,
+    error: &str,
+    hint: &str,
+    location: &str,
+    raw: &[u8],
+) -> Result<i64, ImportError> {
+    let input = report.inputs.get(unit);
+    let item = chat_store::QuarantineItem {
+        id: 0,
+        run_id: run_id.to_owned(),
+        input: input.map(|i| i.path.clone()).unwrap_or_default(),
+        item: String::new(),
+        error: error.to_owned(),
+        hint: hint.to_owned(),
+        source: input.and_then(|i| i.source),
+        location: (!location.is_empty()).then(|| location.to_owned()),
+        raw: raw.to_vec(),
+        created_at: chat_model::timestamp::now(),
+    };
+    Ok(store.write(|repo| repo.quarantine_item(&item))?)
+}
+
+fn count_status(input: &mut InputReport, status: WriteStatus, messages: u64) {
+    match status {
+        WriteStatus::Inserted => {
+            input.counts.imported += 1;
+            input.counts.messages += messages;
+        }
+        WriteStatus::Updated => {
+            input.counts.updated += 1;
+            input.counts.messages += messages;
+        }
+        WriteStatus::Unchanged => input.counts.unchanged += 1,
+    }
+}
+
+fn flush(
+    writer: &mut chat_store::BulkWriter,
+    batch: &mut Vec<Pending>,
+    report: &mut ImportReport,
+    options: &ImportOptions,
+    progress: &ProgressState,
+) -> Result<(), ImportError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let folder = options.folder.as_ref();
+    let items: Vec<BulkItem<'_>> = batch
+        .iter()
+        .map(|p| BulkItem {
+            conversation: &p.conversation,
+            folder,
+        })
+        .collect();
+    let outcomes = if options.dry_run {
+        writer.preview_batch(&items)?
+    } else {
+        writer.write_batch(&items)?
+    };
+    for (pending, outcome) in batch.iter().zip(outcomes) {
+        if let Some(input) = report.inputs.get_mut(pending.unit) {
+            input.counts.seen += 1;
+            match outcome.status {
+                WriteStatus::Inserted => input.counts.imported += 1,
+                WriteStatus::Updated => input.counts.updated += 1,
+                WriteStatus::Unchanged => input.counts.unchanged += 1,
+            }
+            input.counts.messages += outcome.messages_written;
+        }
+        progress.conversations.fetch_add(1, Ordering::Relaxed);
+        progress
+            .messages
+            .fetch_add(outcome.messages_written, Ordering::Relaxed);
+    }
+    batch.clear();
+    notify(options, progress);
+    Ok(())
+}

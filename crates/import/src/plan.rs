@@ -1,0 +1,290 @@
+//! Turning the paths a user names into an ordered list of things to read.
+//!
+//! A path may be a file, a directory (walked, zips inside it included) or a zip archive (read
+//! in place). Inside a folder or archive the layouts of the providers are recognised:
+//!
+//! * ChatGPT 2026 sharded exports: `export_manifest.json` lists the shards of
+//!   `conversations.json` in order; they are read in that order, and a shard the manifest lists
+//!   but the archive lacks is reported (the present shards still import).
+//! * VS Code `chatSessions/`: when one session is stored both as `<id>.json` and `<id>.jsonl`,
+//!   the `.jsonl` mutation log wins (it is the newer storage).
+//! * Everything else is decided per file by content (see the pipeline's detection), so Claude's
+//!   `users.json`, Takeout's other products and ChatGPT's `user.json` are passed over without
+//!   being mistaken for conversations.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::source::{zip_entries, OpenError, Opener, Origin};
+
+/// One thing to read.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// Where its bytes are.
+    pub origin: Origin,
+    /// Whether the user named this file directly (an unrecognised file is then an error rather
+    /// than passed over).
+    pub explicit: bool,
+}
+
+/// A problem found while planning: a missing path, a missing shard, an unreadable archive.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// What it concerns (a path or `archive!entry`).
+    pub input: String,
+    /// What is wrong.
+    pub error: String,
+    /// What to do.
+    pub hint: String,
+}
+
+/// The outcome of planning.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// What to read, in order.
+    pub units: Vec<Unit>,
+    /// What could not be planned.
+    pub problems: Vec<Problem>,
+    /// Entries passed over on purpose, with the reason (unsafe names, superseded files).
+    pub ignored: Vec<String>,
+}
+
+/// File extensions that can hold a chat export (AI Studio files often have none).
+fn is_candidate(name: &str) -> bool {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    if file.starts_with('.') {
+        return false;
+    }
+    match file.rsplit_once('.') {
+        None => true,
+        Some((_, ext)) => matches!(
+            ext.to_ascii_lowercase().as_str(),
+            "json" | "jsonl" | "html" | "htm"
+        ),
+    }
+}
+
+fn is_zip(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+/// Plans the reading of `paths`.
+pub fn plan(paths: &[PathBuf], opener: &Opener) -> Plan {
+    let mut plan = Plan::default();
+    for path in paths {
+        if !path.exists() {
+            plan.problems.push(Problem {
+                input: path.display().to_string(),
+                error: "no such file or folder".to_owned(),
+                hint: "check the path; quote it if it contains spaces".to_owned(),
+            });
+            continue;
+        }
+        if path.is_dir() {
+            plan_dir(path, opener, &mut plan);
+        } else if is_zip(path) {
+            plan_zip(path, opener, &mut plan);
+        } else {
+            plan.units.push(Unit {
+                origin: Origin::File(path.clone()),
+                explicit: true,
+            });
+        }
+    }
+    plan
+}
+
+fn plan_dir(dir: &Path, opener: &Opener, plan: &mut Plan) {
+    let mut files = Vec::new();
+    let mut zips = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = match std::fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) => {
+                plan.problems.push(Problem {
+                    input: d.display().to_string(),
+                    error: format!("cannot list the folder: {e}"),
+                    hint: "check its permissions".to_owned(),
+                });
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            // Do not follow symbolic links out of the folder.
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_symlink() {
+                continue;
+            }
+            if ft.is_dir() {
+                stack.push(p);
+            } else if is_zip(&p) {
+                zips.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if is_candidate(&rel) {
+                    files.push((rel, Origin::File(p)));
+                }
+            }
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    zips.sort();
+    let label = dir.display().to_string();
+    arrange(&label, files, opener, plan);
+    for z in zips {
+        plan_zip(&z, opener, plan);
+    }
+}
+
+fn plan_zip(archive: &Path, opener: &Opener, plan: &mut Plan) {
+    let label = archive.display().to_string();
+    let (entries, unsafe_names) = match zip_entries(archive) {
+        Ok(v) => v,
+        Err(e) => {
+            plan.problems.push(Problem {
+                input: label,
+                error: e.to_string(),
+                hint: match e {
+                    OpenError::Io(_) => "check that the file is readable".to_owned(),
+                    _ => "the archive is damaged or incomplete; download the export again"
+                        .to_owned(),
+                },
+            });
+            return;
+        }
+    };
+    for name in unsafe_names {
+        plan.ignored.push(format!(
+            "{label}!{name}: entry name escapes the archive (.. or an absolute path); ignored"
+        ));
+    }
+    let files: Vec<(String, Origin)> = entries
+        .into_iter()
+        .filter(|(_, name)| is_candidate(name))
+        .map(|(index, name)| {
+            (
+                name.clone(),
+                Origin::ZipEntry {
+                    archive: archive.to_path_buf(),
+                    index,
+                    name,
+                },
+            )
+        })
+        .collect();
+    arrange(&label, files, opener, plan);
+}
+
+fn parent_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map_or("", |(p, _)| p)
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// Orders the candidate files of one container by the layouts it recognises.
+fn arrange(label: &str, files: Vec<(String, Origin)>, opener: &Opener, plan: &mut Plan) {
+    let by_rel: BTreeMap<String, Origin> = files.into_iter().collect();
+    let mut taken: HashSet<String> = HashSet::new();
+
+    // ChatGPT sharded exports: the manifest's order first.
+    let manifests: Vec<String> = by_rel
+        .keys()
+        .filter(|k| k.rsplit('/').next() == Some("export_manifest.json"))
+        .cloned()
+        .collect();
+    for manifest in manifests {
+        taken.insert(manifest.clone());
+        let Some(origin) = by_rel.get(&manifest) else { continue };
+        let dir = parent_of(&manifest).to_owned();
+        match read_manifest(opener, origin) {
+            Ok(shards) => {
+                for shard in shards {
+                    let rel = join(&dir, &shard);
+                    match by_rel.get(&rel) {
+                        Some(o) => {
+                            if taken.insert(rel.clone()) {
+                                plan.units.push(Unit {
+                                    origin: o.clone(),
+                                    explicit: false,
+                                });
+                            }
+                        }
+                        None => plan.problems.push(Problem {
+                            input: format!("{label}!{rel}"),
+                            error: format!(
+                                "export_manifest.json lists {shard} but the export lacks it"
+                            ),
+                            hint: "the download is incomplete: download the export again; the \
+                                   shards that are present were imported"
+                                .to_owned(),
+                        }),
+                    }
+                }
+            }
+            Err(e) => plan.problems.push(Problem {
+                input: origin.display(),
+                error: format!("export_manifest.json cannot be read: {e}"),
+                hint: "the shards were imported in name order instead".to_owned(),
+            }),
+        }
+    }
+
+    // VS Code chatSessions: <id>.jsonl supersedes <id>.json.
+    for rel in by_rel.keys() {
+        if let Some(stem) = rel.strip_suffix(".json") {
+            let jsonl = format!("{stem}.jsonl");
+            if by_rel.contains_key(&jsonl) && rel.contains("chatSessions/") {
+                taken.insert(rel.clone());
+                plan.ignored.push(format!(
+                    "{label}!{rel}: superseded by {jsonl} (the newer session log)"
+                ));
+            }
+        }
+    }
+
+    for (rel, origin) in by_rel {
+        if taken.contains(&rel) {
+            continue;
+        }
+        plan.units.push(Unit {
+            origin,
+            explicit: false,
+        });
+    }
+}
+
+/// The ordered shard names of `conversations.json` in a 2026 ChatGPT manifest.
+fn read_manifest(opener: &Opener, origin: &Origin) -> Result<Vec<String>, String> {
+    let bytes = opener
+        .head(origin, 16 * 1024 * 1024)
+        .map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let files = value
+        .pointer("/logical_files/conversations.json/files")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| "it has no logical_files[\"conversations.json\"].files list".to_owned())?;
+    Ok(files
+        .iter()
+        .filter_map(|f| match f {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Object(o) => ["name", "path", "file", "filename"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(|v| v.as_str()).map(str::to_owned)),
+            _ => None,
+        })
+        .filter(|s| !s.contains("..") && !s.starts_with('/'))
+        .collect())
+}
