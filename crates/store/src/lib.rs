@@ -1,1 +1,56 @@
-//! SQLite storage (in progress).
+//! SQLite storage for AI OS Chat: migrations, repositories, full-text search and the bulk
+//! writer importers use.
+//!
+//! # Shape
+//!
+//! * [`Store`] owns an r2d2 pool of rusqlite connections. Opening a file switches it to WAL and
+//!   runs the migrations once, on one connection, before the pool exists; every pooled
+//!   connection then gets its per-connection pragmas (`foreign_keys`, `busy_timeout`,
+//!   `synchronous = NORMAL`, cache size) in the pool's init hook. A file whose
+//!   `user_version` is newer than [`SCHEMA_VERSION`] is refused ([`Error::SchemaTooNew`]).
+//! * All work happens in closures that own a transaction: [`Store::read`] (a deferred
+//!   transaction: one consistent snapshot) and [`Store::write`] (`BEGIN IMMEDIATE`, committed
+//!   when the closure returns `Ok`). Taking the write lock at `BEGIN` means concurrent writers
+//!   wait on the busy timeout rather than failing with "database is locked" when a read lock
+//!   would have to be upgraded. The closures get a [`Repo`], which holds the repository
+//!   functions; they are synchronous (async callers use `spawn_blocking`).
+//! * Messages form a tree (`parent_id`): an edit or a regeneration is a sibling, and a
+//!   conversation's `current_turn_id` is the leaf of the active branch.
+//!   [`Repo::active_branch`] walks up from that leaf, refusing to loop on a cycle.
+//! * Search is SQLite FTS5. The indexes are external-content tables (the text is stored once,
+//!   in `convo_turns`/`convos`) kept in sync by triggers on every write path, delete included,
+//!   so no caller can forget to update them. See [`Repo::search`] and `docs/architecture.md`.
+//! * [`BulkWriter`] writes many parsed conversations per transaction for importers, keyed on
+//!   `(source, source_id)`, with a content hash to skip unchanged conversations and
+//!   deterministic message ids so a re-import never duplicates a message.
+//!
+//! ```no_run
+//! use chat_store::{NewConversation, NewTurn, Store};
+//! use chat_model::Role;
+//!
+//! # fn main() -> chat_store::Result<()> {
+//! let store = Store::open("chat.db")?;
+//! let convo = store.write(|repo| repo.create_conversation(NewConversation::default()))?;
+//! store.write(|repo| repo.add_turn(&convo.id, NewTurn::new(Role::User, "Hello")))?;
+//! let branch = store.read(|repo| repo.active_branch(&convo.id, false))?;
+//! assert_eq!(branch.len(), 1);
+//! # Ok(()) }
+//! ```
+
+mod bulk;
+mod error;
+mod repo;
+mod schema;
+mod search;
+mod store;
+mod types;
+
+pub use bulk::{content_hash, derive_message_id, BulkItem, BulkWriter, WriteOutcome, WriteStatus};
+pub use error::{Error, Result};
+pub use repo::Repo;
+pub use schema::SCHEMA_VERSION;
+pub use store::Store;
+pub use types::{
+    ArchivedFilter, Cursor, FolderInfo, ImportRunRecord, ImportRunStatus, ListQuery,
+    NewConversation, NewTurn, Page, QuarantineItem, RatedMessage, SearchHit, SearchQuery,
+};

@@ -1,0 +1,525 @@
+//! The bulk writer used by importers.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+
+use chat_model::timestamp::{now, to_millis};
+use chat_model::{ConversationId, FolderPath, ParsedConversation, ParsedMessage};
+use r2d2::PooledConnection;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
+
+use crate::error::{Context, Error, Result};
+use crate::repo::parts_json;
+use crate::search::is_cjk;
+
+/// Bumped when the canonical serialisation hashed by [`content_hash`] changes, so stored
+/// hashes stop matching and the next import re-checks every conversation once.
+const HASH_FORMAT: u8 = 1;
+
+/// One conversation to write.
+#[derive(Debug, Clone, Copy)]
+pub struct BulkItem<'a> {
+    /// The parsed conversation.
+    pub conversation: &'a ParsedConversation,
+    /// Where a newly inserted conversation is filed; `None` is the source's default folder.
+    /// Ignored for a conversation that already exists (the user's filing wins).
+    pub folder: Option<&'a FolderPath>,
+}
+
+/// What happened to one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WriteStatus {
+    /// It was new.
+    Inserted,
+    /// It existed and changed: new messages added, changed ones updated.
+    Updated,
+    /// It existed with the same content hash; nothing was written.
+    Unchanged,
+}
+
+/// The outcome for one [`BulkItem`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Our id for the conversation.
+    pub conversation_id: ConversationId,
+    /// Inserted, updated or unchanged.
+    pub status: WriteStatus,
+    /// Messages inserted or updated.
+    pub messages_written: u64,
+}
+
+/// Writes parsed conversations in large transactions. Holds one pooled connection; create one
+/// per import thread. Prepared statements are cached on that connection across batches.
+pub struct BulkWriter {
+    conn: PooledConnection<SqliteConnectionManager>,
+}
+
+impl std::fmt::Debug for BulkWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkWriter").finish_non_exhaustive()
+    }
+}
+
+/// Page cache of the bulk writer's connection, in KiB.
+const BULK_CACHE_KIB: i64 = 512 * 1024;
+
+impl Drop for BulkWriter {
+    fn drop(&mut self) {
+        if let Err(e) = self.conn.execute_batch(&format!(
+            "PRAGMA cache_size = -{};",
+            crate::store::CACHE_KIB
+        )) {
+            tracing::warn!(error = %e, "could not restore the cache size of a pooled connection");
+        }
+    }
+}
+
+/// Feeds serde's output straight into the hasher, without building the JSON in memory.
+struct HashWriter(Xxh3);
+
+impl io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// xxh3-128 of the conversation's canonical JSON (field order is the struct's, so equal
+/// values hash equally).
+pub fn content_hash(c: &ParsedConversation) -> Result<[u8; 16]> {
+    let mut w = HashWriter(Xxh3::new());
+    w.0.update(&[HASH_FORMAT]);
+    serde_json::to_writer(&mut w, c)
+        .map_err(|e| Error::InvalidInput(format!("conversation cannot be serialised: {e}")))?;
+    Ok(w.0.digest128().to_be_bytes())
+}
+
+/// Our id for an imported message: a hash of source, conversation and message provider ids,
+/// so writing the same message again finds the same row instead of duplicating it.
+pub fn derive_message_id(source: &str, convo_source_id: &str, message_source_id: &str) -> String {
+    let mut buf =
+        Vec::with_capacity(source.len() + convo_source_id.len() + message_source_id.len() + 2);
+    buf.extend_from_slice(source.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(convo_source_id.as_bytes());
+    buf.push(0);
+    buf.extend_from_slice(message_source_id.as_bytes());
+    format!("{:032x}", xxh3_128(&buf))
+}
+
+/// Raw attachments and unmodelled provider fields, kept as JSON on the conversation row.
+fn extra_json(c: &ParsedConversation) -> Result<Option<String>> {
+    let empty_extra = c.extra.is_null() || c.extra.as_object().is_some_and(|o| o.is_empty());
+    if c.attachments.is_empty() && empty_extra {
+        return Ok(None);
+    }
+    serde_json::to_string(&serde_json::json!({
+        "attachments": c.attachments,
+        "extra": c.extra,
+    }))
+    .map(Some)
+    .map_err(|e| Error::InvalidInput(format!("conversation extras cannot be serialised: {e}")))
+}
+
+/// A message as stored, for comparison on re-import.
+struct Stored {
+    content: String,
+    parts: Option<String>,
+    model: Option<String>,
+    created_at: Option<i64>,
+    hidden: bool,
+    status: String,
+}
+
+/// Remembers the row just inserted for the CJK index when it is visible and holds CJK text.
+fn note_cjk(tx: &Transaction<'_>, m: &ParsedMessage, inserted: usize, cjk: &mut Vec<i64>) {
+    if inserted == 1 && !m.hidden && m.content.chars().any(is_cjk) {
+        cjk.push(tx.last_insert_rowid());
+    }
+}
+
+fn status_of(m: &ParsedMessage) -> &'static str {
+    if m.interrupted {
+        "interrupted"
+    } else {
+        "complete"
+    }
+}
+
+const INSERT_TURN: &str = "INSERT INTO convo_turns (id, convo_id, parent_id, role, content, parts,
+        model, created_at, hidden, source_id, status)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+     ON CONFLICT (id) DO NOTHING";
+
+impl BulkWriter {
+    pub(crate) fn new(conn: PooledConnection<SqliteConnectionManager>) -> Result<Self> {
+        // A large page cache keeps the random-order `id` index and the FTS segments being
+        // merged in memory for the whole import; restored when the writer is dropped.
+        conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"))
+            .ctx("sizing the bulk writer's cache")?;
+        Ok(BulkWriter { conn })
+    }
+
+    /// Writes many conversations in ONE transaction with cached prepared statements; all or
+    /// nothing. Each conversation is keyed on `(source, source_id)`:
+    /// * new: inserted with its messages (folder from the item, archived if the provider says
+    ///   so);
+    /// * same content hash as stored: skipped without a single write;
+    /// * changed: new messages added, changed ones updated in place (message ids derive from
+    ///   provider ids, so nothing is duplicated), the current leaf moved to the provider's
+    ///   active leaf, `updated_at` advanced. The title is replaced only if the user never
+    ///   renamed it; folder, tags, archive state and ratings are the user's and stay.
+    pub fn write_batch(&mut self, items: &[BulkItem<'_>]) -> Result<Vec<WriteOutcome>> {
+        self.run_batch(items, true)
+    }
+
+    /// What [`BulkWriter::write_batch`] would do, without writing anything: the same code runs
+    /// in a transaction that is rolled back, so dry runs report exactly the figures of a real
+    /// run.
+    pub fn preview_batch(&mut self, items: &[BulkItem<'_>]) -> Result<Vec<WriteOutcome>> {
+        self.run_batch(items, false)
+    }
+
+    fn run_batch(&mut self, items: &[BulkItem<'_>], commit: bool) -> Result<Vec<WriteOutcome>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("starting a bulk write")?;
+        let mut deferred = Deferred::default();
+        let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(items.len());
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let key = (
+                item.conversation.source.as_str(),
+                item.conversation.source_id.as_str(),
+            );
+            if !seen.insert(key) {
+                // The same conversation twice in one batch: index what is pending first, so
+                // an in-place update never has to un-index a row that is not indexed yet.
+                deferred.flush(&tx)?;
+            }
+            out.push(write_one(&tx, item, &mut deferred)?);
+        }
+        deferred.flush(&tx)?;
+        if commit {
+            tx.commit().ctx("committing a bulk write")?;
+        } else {
+            tx.rollback().ctx("rolling back a previewed bulk write")?;
+        }
+        Ok(out)
+    }
+}
+
+/// Rows inserted while the insert triggers stand aside, to be indexed in one statement per
+/// index. Nothing is written until the first conversation that needs writing, so a batch of
+/// unchanged conversations leaves the file untouched.
+#[derive(Default)]
+struct Deferred {
+    /// Whether `defer_fts` is set in this transaction.
+    armed: bool,
+    /// Highest `convo_turns.seq` already indexed.
+    turns_from: i64,
+    /// Highest `convos.seq` already indexed.
+    convos_from: i64,
+    /// `seq` of inserted visible messages that hold CJK text.
+    cjk: Vec<i64>,
+}
+
+impl Deferred {
+    /// Called before any write: turns the insert triggers off and remembers where new rows
+    /// start (INTEGER PRIMARY KEY takes max + 1, and we hold the write lock).
+    fn arm(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        if self.armed {
+            return Ok(());
+        }
+        (self.turns_from, self.convos_from) = tx
+            .prepare_cached(
+                "SELECT (SELECT coalesce(max(seq), 0) FROM convo_turns),
+                        (SELECT coalesce(max(seq), 0) FROM convos)",
+            )?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .ctx("reading the bulk start position")?;
+        tx.prepare_cached("UPDATE store_flags SET defer_fts = 1 WHERE id = 1")?
+            .execute([])
+            .ctx("deferring search indexing")?;
+        self.armed = true;
+        Ok(())
+    }
+
+    /// Indexes every row inserted since [`Deferred::arm`] and turns the triggers back on.
+    fn flush(&mut self, tx: &Transaction<'_>) -> Result<()> {
+        if !self.armed {
+            return Ok(());
+        }
+        tx.prepare_cached(
+            "INSERT INTO turns_fts (rowid, content)
+             SELECT seq, content FROM convo_turns WHERE seq > ?1 AND hidden = 0",
+        )?
+        .execute([self.turns_from])
+        .ctx("indexing imported messages")?;
+        tx.prepare_cached(
+            "INSERT INTO turns_hidden_fts (rowid, content)
+             SELECT seq, content FROM convo_turns WHERE seq > ?1 AND hidden = 1",
+        )?
+        .execute([self.turns_from])
+        .ctx("indexing imported hidden messages")?;
+        if !self.cjk.is_empty() {
+            let list = serde_json::to_string(&self.cjk)
+                .map_err(|e| Error::InvalidInput(format!("cannot list CJK rows: {e}")))?;
+            tx.prepare_cached(
+                "INSERT INTO turns_cjk_fts (rowid, content)
+                 SELECT seq, content FROM convo_turns
+                 WHERE seq IN (SELECT value FROM json_each(?1))",
+            )?
+            .execute([list])
+            .ctx("indexing imported CJK messages")?;
+            self.cjk.clear();
+        }
+        tx.prepare_cached(
+            "INSERT INTO convos_fts (rowid, title) SELECT seq, title FROM convos WHERE seq > ?1",
+        )?
+        .execute([self.convos_from])
+        .ctx("indexing imported titles")?;
+        tx.prepare_cached("UPDATE store_flags SET defer_fts = 0 WHERE id = 1")?
+            .execute([])
+            .ctx("re-enabling search indexing")?;
+        self.armed = false;
+        Ok(())
+    }
+}
+
+/// When the conversation was created and last changed, from what the provider gave.
+fn times(c: &ParsedConversation) -> (i64, i64) {
+    let first = c.messages.iter().filter_map(|m| m.created_at).min();
+    let last = c.messages.iter().filter_map(|m| m.created_at).max();
+    let created = c
+        .created_at
+        .or(first)
+        .map_or_else(|| to_millis(now()), to_millis);
+    let updated = c
+        .updated_at
+        .or(last)
+        .map_or(created, to_millis)
+        .max(created);
+    (created, updated)
+}
+
+fn write_one(
+    tx: &Transaction<'_>,
+    item: &BulkItem<'_>,
+    deferred: &mut Deferred,
+) -> Result<WriteOutcome> {
+    let c = item.conversation;
+    let source = c.source.as_str();
+    let hash = content_hash(c)?;
+    let existing = tx
+        .prepare_cached(
+            "SELECT id, content_hash, updated_at FROM convos WHERE source = ?1 AND source_id = ?2",
+        )?
+        .query_row([source, c.source_id.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .optional()
+        .ctx("looking up an imported conversation")?;
+    let (created_at, updated_at) = times(c);
+    let ids: Vec<String> = c
+        .messages
+        .iter()
+        .map(|m| derive_message_id(source, &c.source_id, &m.source_id))
+        .collect();
+    let by_source: HashMap<&str, usize> = c
+        .messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.source_id.as_str(), i))
+        .collect();
+    let leaf = c
+        .active_leaf
+        .as_deref()
+        .and_then(|l| by_source.get(l).copied())
+        .or_else(|| ids.len().checked_sub(1))
+        .and_then(|i| ids.get(i));
+
+    let Some((id, stored_hash, stored_updated)) = existing else {
+        deferred.arm(tx)?;
+        let id = ConversationId::generate();
+        let folder = item
+            .folder
+            .cloned()
+            .unwrap_or_else(|| c.source.default_folder());
+        tx.prepare_cached(
+            "INSERT INTO convos (id, source, source_id, title, folder, model, created_at,
+                updated_at, archived_at, summary, current_turn_id, content_hash, extra)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            id.as_str(),
+            source,
+            c.source_id,
+            c.title,
+            folder.as_str(),
+            c.model,
+            created_at,
+            updated_at,
+            c.archived.then_some(updated_at),
+            c.summary,
+            leaf,
+            &hash[..],
+            extra_json(c)?,
+        ])
+        .ctx("inserting an imported conversation")?;
+        let mut insert = tx.prepare_cached(INSERT_TURN)?;
+        let mut written = 0u64;
+        for (m, mid) in c.messages.iter().zip(&ids) {
+            let parent = m
+                .parent
+                .as_deref()
+                .and_then(|p| by_source.get(p))
+                .and_then(|&i| ids.get(i));
+            let n = insert
+                .execute(params![
+                    mid,
+                    id.as_str(),
+                    parent,
+                    m.role.as_str(),
+                    m.content,
+                    parts_json(&m.parts)?,
+                    m.model,
+                    m.created_at.map(to_millis),
+                    m.hidden,
+                    m.source_id,
+                    status_of(m),
+                ])
+                .ctx("inserting an imported message")?;
+            note_cjk(tx, m, n, &mut deferred.cjk);
+            written += n as u64;
+        }
+        return Ok(WriteOutcome {
+            conversation_id: id,
+            status: WriteStatus::Inserted,
+            messages_written: written,
+        });
+    };
+
+    let conversation_id = ConversationId::from_string(id);
+    if stored_hash.as_deref() == Some(&hash[..]) {
+        return Ok(WriteOutcome {
+            conversation_id,
+            status: WriteStatus::Unchanged,
+            messages_written: 0,
+        });
+    }
+
+    deferred.arm(tx)?;
+    let cid = conversation_id.as_str();
+    let mut stored: HashMap<String, Stored> = HashMap::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, content, parts, model, created_at, hidden, status
+             FROM convo_turns WHERE convo_id = ?1",
+        )?;
+        let mut rows = stmt.query([cid])?;
+        while let Some(r) = rows.next()? {
+            stored.insert(
+                r.get(0)?,
+                Stored {
+                    content: r.get(1)?,
+                    parts: r.get(2)?,
+                    model: r.get(3)?,
+                    created_at: r.get(4)?,
+                    hidden: r.get(5)?,
+                    status: r.get(6)?,
+                },
+            );
+        }
+    }
+    let known: HashSet<&str> = stored.keys().map(String::as_str).collect();
+    let mut written = 0u64;
+    let mut insert = tx.prepare_cached(INSERT_TURN)?;
+    let mut update = tx.prepare_cached(
+        "UPDATE convo_turns SET content = ?2, parts = ?3, model = ?4, created_at = ?5,
+            hidden = ?6, status = ?7 WHERE id = ?1",
+    )?;
+    for (m, mid) in c.messages.iter().zip(&ids) {
+        let parts = parts_json(&m.parts)?;
+        let created = m.created_at.map(to_millis);
+        match stored.get(mid.as_str()) {
+            Some(s) => {
+                let same = s.content == m.content
+                    && s.parts == parts
+                    && s.model == m.model
+                    && s.created_at == created
+                    && s.hidden == m.hidden
+                    && s.status == status_of(m);
+                if !same {
+                    written += update
+                        .execute(params![
+                            mid,
+                            m.content,
+                            parts,
+                            m.model,
+                            created,
+                            m.hidden,
+                            status_of(m)
+                        ])
+                        .ctx("updating an imported message")? as u64;
+                }
+            }
+            None => {
+                let parent = m.parent.as_deref().and_then(|p| {
+                    let pid = derive_message_id(source, &c.source_id, p);
+                    (by_source.contains_key(p) || known.contains(pid.as_str())).then_some(pid)
+                });
+                let n = insert
+                    .execute(params![
+                        mid,
+                        cid,
+                        parent,
+                        m.role.as_str(),
+                        m.content,
+                        parts,
+                        m.model,
+                        created,
+                        m.hidden,
+                        m.source_id,
+                        status_of(m),
+                    ])
+                    .ctx("inserting an imported message")?;
+                note_cjk(tx, m, n, &mut deferred.cjk);
+                written += n as u64;
+            }
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE convos SET
+            title = CASE WHEN title_edited = 1 THEN title ELSE ?2 END,
+            model = ?3, summary = coalesce(?4, summary), updated_at = ?5,
+            current_turn_id = coalesce(?6, current_turn_id), content_hash = ?7, extra = ?8
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        cid,
+        c.title,
+        c.model,
+        c.summary,
+        updated_at.max(stored_updated),
+        leaf,
+        &hash[..],
+        extra_json(c)?,
+    ])
+    .ctx("updating an imported conversation")?;
+    Ok(WriteOutcome {
+        conversation_id,
+        status: WriteStatus::Updated,
+        messages_written: written,
+    })
+}

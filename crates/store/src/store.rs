@@ -1,0 +1,168 @@
+//! The connection pool and the transaction closures.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::bulk::BulkWriter;
+use crate::error::{Context, Error, Result};
+use crate::repo::Repo;
+use crate::schema;
+
+/// How long a writer waits for the write lock before SQLite reports "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page cache per connection, in KiB (SQLite's negative `cache_size`).
+pub(crate) const CACHE_KIB: i64 = 64 * 1024;
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
+/// A handle on one chat database. Cheap to clone; share it between threads.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool<SqliteConnectionManager>,
+    path: Option<Arc<PathBuf>>,
+}
+
+/// Per-connection settings: these are not persistent, so every pooled connection runs them.
+fn init_connection(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -{CACHE_KIB};"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+/// Pool size: two connections per core, at least four.
+fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, switches it to WAL and migrates it
+    /// to [`crate::SCHEMA_VERSION`]. A file written by a newer version is refused with
+    /// [`Error::SchemaTooNew`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        {
+            let mut conn = Connection::open(&path).ctx("opening the database file")?;
+            init_connection(&mut conn).ctx("configuring a connection")?;
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .ctx("switching to WAL")?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                tracing::warn!(mode, "the database could not switch to WAL");
+            }
+            schema::migrate(&mut conn)?;
+        }
+        let manager = SqliteConnectionManager::file(&path).with_init(init_connection);
+        let pool = Pool::builder()
+            .max_size(pool_size())
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Store {
+            pool,
+            path: Some(Arc::new(path)),
+        })
+    }
+
+    /// A private in-memory database, for tests. The pool holds a single connection, so do not
+    /// call `read`/`write` from inside another `read`/`write` closure.
+    pub fn open_in_memory() -> Result<Store> {
+        let manager = SqliteConnectionManager::memory().with_init(init_connection);
+        let pool = Pool::builder().max_size(1).build(manager)?;
+        {
+            let mut conn = pool.get()?;
+            schema::migrate(&mut conn)?;
+        }
+        Ok(Store { pool, path: None })
+    }
+
+    /// The database file, or `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref().map(PathBuf::as_path)
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot).
+    pub fn read<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .ctx("starting a read transaction")?;
+        let out = f(&Repo::new(&tx))?;
+        tx.commit().ctx("ending a read transaction")?;
+        Ok(out)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if `f` returns `Ok` and
+    /// rolled back otherwise. Taking the write lock up front means concurrent writers queue
+    /// on the busy timeout instead of failing with "database is locked" on lock upgrade.
+    pub fn write<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.pool.get()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .ctx("starting a write transaction")?;
+        let out = f(&Repo::new(&tx))?;
+        tx.commit().ctx("committing")?;
+        Ok(out)
+    }
+
+    /// A writer for imports that holds one pooled connection.
+    pub fn bulk_writer(&self) -> Result<BulkWriter> {
+        BulkWriter::new(self.pool.get()?)
+    }
+
+    /// Copies the WAL into the database file and truncates it, for a graceful shutdown.
+    pub fn checkpoint(&self) -> Result<()> {
+        let conn = self.pool.get()?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .ctx("checkpointing the WAL")
+    }
+
+    /// Merges the full-text index segments into one (`optimize`) and runs `PRAGMA optimize`.
+    /// Worth calling after a large import; it takes a while on a big store.
+    pub fn optimize(&self) -> Result<()> {
+        let conn = self.pool.get()?;
+        conn.execute_batch(
+            "INSERT INTO turns_fts(turns_fts) VALUES('optimize');
+             INSERT INTO turns_hidden_fts(turns_hidden_fts) VALUES('optimize');
+             INSERT INTO turns_cjk_fts(turns_cjk_fts) VALUES('optimize');
+             INSERT INTO convos_fts(convos_fts) VALUES('optimize');
+             PRAGMA optimize;",
+        )
+        .ctx("optimizing the search index")
+    }
+
+    /// Checks the full-text indexes against the tables they index and SQLite's own
+    /// `PRAGMA integrity_check`; any disagreement is [`Error::Corrupt`].
+    pub fn integrity_check(&self) -> Result<()> {
+        let conn = self.pool.get()?;
+        let verdict: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .ctx("checking integrity")?;
+        if verdict != "ok" {
+            return Err(Error::Corrupt(verdict));
+        }
+        for fts in [
+            "turns_fts",
+            "turns_hidden_fts",
+            "turns_cjk_fts",
+            "convos_fts",
+        ] {
+            conn.execute(
+                &format!("INSERT INTO {fts}({fts}, rank) VALUES('integrity-check', 1)"),
+                [],
+            )
+            .map_err(|e| Error::Corrupt(format!("{fts}: {e}")))?;
+        }
+        Ok(())
+    }
+}

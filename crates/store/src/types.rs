@@ -1,0 +1,304 @@
+//! Inputs and outputs of the repository functions that are not domain types.
+
+use chat_model::{
+    ConversationId, FolderPath, Message, MessageId, MessageStatus, Part, Rating, Role, Source, Tag,
+    Timestamp,
+};
+
+use crate::error::{Error, Result};
+
+/// A conversation to create with [`crate::Repo::create_conversation`].
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    /// The title; `None` gives an empty title (the API may derive one later).
+    pub title: Option<String>,
+    /// The folder; `None` is the source's default folder.
+    pub folder: Option<FolderPath>,
+    /// Tags to attach.
+    pub tags: Vec<Tag>,
+    /// Where it comes from; native by default.
+    pub source: Source,
+}
+
+impl Default for NewConversation {
+    fn default() -> Self {
+        NewConversation {
+            title: None,
+            folder: None,
+            tags: Vec::new(),
+            source: Source::Native,
+        }
+    }
+}
+
+/// A message to append with [`crate::Repo::add_turn`].
+#[derive(Debug, Clone)]
+pub struct NewTurn {
+    /// Who wrote it.
+    pub role: Role,
+    /// Visible Markdown text.
+    pub content: String,
+    /// The message it follows; `None` is the conversation's current leaf.
+    pub parent_id: Option<MessageId>,
+    /// Structured parts.
+    pub parts: Vec<Part>,
+    /// The model that wrote it.
+    pub model: Option<String>,
+    /// Not part of the visible transcript.
+    pub hidden: bool,
+    /// Whole or cut short (a streamed reply starts interrupted and is finished with
+    /// [`crate::Repo::update_turn_content`]).
+    pub status: MessageStatus,
+    /// When it was written; `None` is now.
+    pub created_at: Option<Timestamp>,
+}
+
+impl NewTurn {
+    /// A complete, visible message of `role` with `content`, following the current leaf.
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        NewTurn {
+            role,
+            content: content.into(),
+            parent_id: None,
+            parts: Vec::new(),
+            model: None,
+            hidden: false,
+            status: MessageStatus::Complete,
+            created_at: None,
+        }
+    }
+}
+
+/// Which conversations a list or search covers with respect to archiving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchivedFilter {
+    /// Only conversations that are not archived (the default list).
+    #[default]
+    No,
+    /// Only archived conversations.
+    Yes,
+    /// Both.
+    All,
+}
+
+impl ArchivedFilter {
+    pub(crate) fn sql(self, column: &str) -> String {
+        match self {
+            ArchivedFilter::No => format!("{column} IS NULL"),
+            ArchivedFilter::Yes => format!("{column} IS NOT NULL"),
+            ArchivedFilter::All => "1".to_owned(),
+        }
+    }
+}
+
+/// A position in a conversation list: the `(updated_at, id)` of the last item of a page.
+///
+/// Opaque to clients: it travels as the string from [`Cursor::encode`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub(crate) updated_at: i64,
+    pub(crate) id: String,
+}
+
+impl Cursor {
+    /// The cursor as a URL-safe string.
+    pub fn encode(&self) -> String {
+        let mut out = format!("{}.", self.updated_at);
+        for b in self.id.bytes() {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+
+    /// Reads a cursor made by [`Cursor::encode`]; anything else is [`Error::InvalidInput`].
+    pub fn decode(s: &str) -> Result<Cursor> {
+        let bad = || Error::InvalidInput(format!("not a list cursor: {s:?}"));
+        let (millis, hex) = s.split_once('.').ok_or_else(bad)?;
+        let updated_at: i64 = millis.parse().map_err(|_| bad())?;
+        if hex.len() % 2 != 0 || hex.is_empty() {
+            return Err(bad());
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(bad)?;
+        let id = String::from_utf8(bytes).map_err(|_| bad())?;
+        Ok(Cursor { updated_at, id })
+    }
+}
+
+/// Filters and paging for [`crate::Repo::list_conversations`].
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// Only this source.
+    pub source: Option<Source>,
+    /// Only this folder or folders below it.
+    pub folder: Option<FolderPath>,
+    /// Only conversations with this tag.
+    pub tag: Option<Tag>,
+    /// Archived, not archived, or both.
+    pub archived: ArchivedFilter,
+    /// Only conversations updated at or after this time.
+    pub updated_after: Option<Timestamp>,
+    /// Only conversations updated before this time.
+    pub updated_before: Option<Timestamp>,
+    /// Page size (1 to 1000; 0 means 50).
+    pub limit: u32,
+    /// Where the previous page ended.
+    pub cursor: Option<Cursor>,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            source: None,
+            folder: None,
+            tag: None,
+            archived: ArchivedFilter::No,
+            updated_after: None,
+            updated_before: None,
+            limit: 50,
+            cursor: None,
+        }
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items, newest first.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A folder with its conversation counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderInfo {
+    /// The folder.
+    pub path: FolderPath,
+    /// The source when every conversation in it has the same one; `None` when mixed.
+    pub source: Option<Source>,
+    /// Conversations that are not archived.
+    pub count: u64,
+    /// Conversations that are archived.
+    pub archived_count: u64,
+}
+
+/// A rated message with its conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RatedMessage {
+    /// The conversation it belongs to.
+    pub conversation_id: ConversationId,
+    /// The message (its `rating` is set).
+    pub message: Message,
+    /// The rating.
+    pub rating: Rating,
+}
+
+/// A full-text query for [`crate::Repo::search`].
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// What the user typed. Words are matched (all of them, any order, diacritics ignored);
+    /// `"a phrase"` and a trailing `*` for a prefix are understood; other syntax is ignored.
+    pub text: String,
+    /// Only this source.
+    pub source: Option<Source>,
+    /// Only conversations with this tag.
+    pub tag: Option<Tag>,
+    /// Archived, not archived (default), or both.
+    pub archived: ArchivedFilter,
+    /// Only messages of this role (no title hits then).
+    pub role: Option<Role>,
+    /// Also search hidden messages (system prompts, tool output, reasoning).
+    pub include_hidden: bool,
+    /// How many hits (1 to 500; 0 means 20).
+    pub limit: u32,
+}
+
+impl SearchQuery {
+    /// A query for `text` with default filters and 20 hits.
+    pub fn new(text: impl Into<String>) -> Self {
+        SearchQuery {
+            text: text.into(),
+            source: None,
+            tag: None,
+            archived: ArchivedFilter::No,
+            role: None,
+            include_hidden: false,
+            limit: 20,
+        }
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its title.
+    pub title: String,
+    /// The matching message; `None` when the title matched.
+    pub message_id: Option<MessageId>,
+    /// The matching message's role.
+    pub role: Option<Role>,
+    /// The matching message's time.
+    pub created_at: Option<Timestamp>,
+    /// An excerpt, HTML-escaped, with matches wrapped in `<mark>` and `</mark>`.
+    pub snippet: String,
+    /// Relevance, higher is better (negated bm25; comparable within one search only).
+    pub score: f64,
+}
+
+/// Status of an import run.
+pub type ImportRunStatus = String;
+
+/// A row of `import_runs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRunRecord {
+    /// The run's id.
+    pub id: String,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it finished; `None` while running.
+    pub finished_at: Option<Timestamp>,
+    /// e.g. `running`, `succeeded`, `failed`, `cancelled` (free text for the pipeline).
+    pub status: ImportRunStatus,
+    /// The inputs (JSON).
+    pub inputs: serde_json::Value,
+    /// The sources detected (JSON).
+    pub sources: serde_json::Value,
+    /// The final report (JSON).
+    pub report: Option<serde_json::Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A row of `import_quarantine`: an item an import could not read, kept for a later retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineItem {
+    /// Row id; ignored by [`crate::Repo::quarantine_item`], which assigns one.
+    pub id: i64,
+    /// The import run.
+    pub run_id: String,
+    /// The input (file or archive) it came from.
+    pub input: String,
+    /// Which item of the input (e.g. a conversation id or index).
+    pub item: String,
+    /// What went wrong.
+    pub error: String,
+    /// What the user can do about it.
+    pub hint: Option<String>,
+    /// The source, when detected.
+    pub source: Option<Source>,
+    /// Where in the input (e.g. a JSON path or byte offset).
+    pub location: Option<String>,
+    /// The raw bytes of the item, when small enough to keep.
+    pub raw: Option<Vec<u8>>,
+    /// When it was quarantined.
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,435 @@
+//! The importers' bulk writer against real SQLite files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use chat_model::timestamp::from_millis;
+use chat_model::{FolderPath, MessageStatus, ParsedMessage, RatingValue, Role, Source, Tag};
+use chat_store::{
+    content_hash, derive_message_id, ArchivedFilter, BulkItem, ListQuery, SearchQuery, Store,
+    WriteStatus,
+};
+use common::{count, parsed, temp_store};
+
+/// `PRAGMA data_version` seen from an independent connection: it changes whenever another
+/// connection commits a change to the file.
+fn data_version(observer: &rusqlite::Connection) -> i64 {
+    observer
+        .query_row("PRAGMA data_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn observer(store: &Store) -> rusqlite::Connection {
+    rusqlite::Connection::open(store.path().unwrap()).unwrap()
+}
+
+fn seqs(store: &Store) -> Vec<(i64, String)> {
+    store
+        .read(|r| {
+            let mut stmt = r
+                .connection()
+                .prepare("SELECT seq, id FROM convo_turns ORDER BY seq")?;
+            let rows = stmt.query_map([], |x| Ok((x.get(0)?, x.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn inserts_conversations_with_their_messages_folders_and_flags() {
+    let (_d, store) = temp_store();
+    let mut a = parsed("a", 4);
+    a.active_leaf = Some("m2".into());
+    a.messages[3].interrupted = true;
+    a.messages[1].parts = vec![chat_model::Part::Reasoning { text: "r".into() }];
+    a.messages[2].parent = Some("gone".into()); // a missing parent makes a root
+    a.summary = Some("sum".into());
+    a.extra = serde_json::json!({"k": 1});
+    let mut b = parsed("b", 2);
+    b.archived = true;
+    b.created_at = None;
+    let custom = FolderPath::new("mine").unwrap();
+    let out = store
+        .bulk_writer()
+        .unwrap()
+        .write_batch(&[
+            BulkItem {
+                conversation: &a,
+                folder: None,
+            },
+            BulkItem {
+                conversation: &b,
+                folder: Some(&custom),
+            },
+        ])
+        .unwrap();
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|o| o.status == WriteStatus::Inserted));
+    assert_eq!(out[0].messages_written, 4);
+    assert_eq!(out[1].messages_written, 2);
+
+    let ca = store
+        .read(|r| r.get_conversation(&out[0].conversation_id))
+        .unwrap();
+    assert_eq!(ca.title, "Imported a");
+    assert_eq!(ca.source, Source::Chatgpt);
+    assert_eq!(ca.source_id.as_deref(), Some("a"));
+    assert_eq!(ca.folder.as_str(), "imported/chatgpt");
+    assert_eq!(ca.summary.as_deref(), Some("sum"));
+    assert_eq!(ca.created_at, from_millis(1_700_000_000_000).unwrap());
+    assert_eq!(
+        ca.updated_at,
+        from_millis(1_700_000_003_000).unwrap(),
+        "last message time"
+    );
+    assert!(!ca.is_archived());
+    let leaf = derive_message_id("chatgpt", "a", "m2");
+    assert_eq!(
+        ca.current_message_id.as_ref().map(|m| m.as_str()),
+        Some(leaf.as_str())
+    );
+    let tree = store.read(|r| r.message_tree(&ca.id, true)).unwrap();
+    assert_eq!(tree.len(), 4);
+    assert_eq!(tree[1].parent_id.as_ref(), Some(&tree[0].id));
+    assert_eq!(tree[1].parts.len(), 1);
+    assert!(tree[2].parent_id.is_none());
+    assert_eq!(tree[3].status, MessageStatus::Interrupted);
+    assert_eq!(tree[0].source_id.as_deref(), Some("m0"));
+
+    let cb = store
+        .read(|r| r.get_conversation(&out[1].conversation_id))
+        .unwrap();
+    assert_eq!(cb.folder, custom);
+    assert!(cb.is_archived());
+    assert_eq!(
+        cb.created_at,
+        from_millis(1_700_000_000_000).unwrap(),
+        "first message time"
+    );
+    assert_eq!(
+        cb.current_message_id.as_ref().map(|m| m.as_str()),
+        Some(derive_message_id("chatgpt", "b", "m1").as_str()),
+        "no active leaf: the last message"
+    );
+    assert_eq!(
+        store
+            .read(|r| r.search(&SearchQuery::new("tokio")))
+            .unwrap()
+            .len(),
+        4
+    );
+    store.integrity_check().unwrap();
+}
+
+#[test]
+fn rewriting_an_unchanged_conversation_writes_nothing() {
+    let (_d, store) = temp_store();
+    let convos: Vec<_> = (0..20).map(|i| parsed(&format!("c{i}"), 6)).collect();
+    let items: Vec<_> = convos
+        .iter()
+        .map(|c| BulkItem {
+            conversation: c,
+            folder: None,
+        })
+        .collect();
+    let mut writer = store.bulk_writer().unwrap();
+    writer.write_batch(&items).unwrap();
+    let obs = observer(&store);
+    let before_version = data_version(&obs);
+    let before_rows = seqs(&store);
+    let wal = store.path().unwrap().with_extension("db-wal");
+    let wal_len = std::fs::metadata(&wal).unwrap().len();
+
+    let out = writer.write_batch(&items).unwrap();
+    assert!(out
+        .iter()
+        .all(|o| o.status == WriteStatus::Unchanged && o.messages_written == 0));
+    assert_eq!(
+        data_version(&obs),
+        before_version,
+        "no commit changed the file"
+    );
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        wal_len,
+        "no page was written"
+    );
+    assert_eq!(seqs(&store), before_rows);
+    // A fresh writer (new import run) sees the same.
+    let out = store.bulk_writer().unwrap().write_batch(&items).unwrap();
+    assert!(out.iter().all(|o| o.status == WriteStatus::Unchanged));
+    assert_eq!(data_version(&obs), before_version);
+}
+
+#[test]
+fn a_grown_conversation_adds_only_its_new_messages() {
+    let (_d, store) = temp_store();
+    let mut writer = store.bulk_writer().unwrap();
+    let small = parsed("g", 4);
+    let first = writer
+        .write_batch(&[BulkItem {
+            conversation: &small,
+            folder: None,
+        }])
+        .unwrap();
+    let before = seqs(&store);
+    let mut grown = parsed("g", 6);
+    grown.active_leaf = Some("m5".into());
+    let out = writer
+        .write_batch(&[BulkItem {
+            conversation: &grown,
+            folder: None,
+        }])
+        .unwrap();
+    assert_eq!(out[0].status, WriteStatus::Updated);
+    assert_eq!(out[0].messages_written, 2);
+    assert_eq!(out[0].conversation_id, first[0].conversation_id);
+    let after = seqs(&store);
+    assert_eq!(after.len(), 6);
+    assert_eq!(
+        &after[..4],
+        &before[..],
+        "old rows untouched (same seq, same id)"
+    );
+    let c = store
+        .read(|r| r.get_conversation(&out[0].conversation_id))
+        .unwrap();
+    assert_eq!(c.message_count, 6);
+    assert_eq!(
+        c.current_message_id.as_ref().map(|m| m.as_str()),
+        Some(derive_message_id("chatgpt", "g", "m5").as_str())
+    );
+    let branch = store.read(|r| r.active_branch(&c.id, false)).unwrap();
+    assert_eq!(branch.len(), 6, "new messages hang off the old ones");
+    assert_eq!(c.updated_at, from_millis(1_700_000_005_000).unwrap());
+    // An edited message is updated in place and re-indexed.
+    let mut edited = grown.clone();
+    edited.messages[0].content = "completely different wording about zebras".into();
+    let out = writer
+        .write_batch(&[BulkItem {
+            conversation: &edited,
+            folder: None,
+        }])
+        .unwrap();
+    assert_eq!(out[0].status, WriteStatus::Updated);
+    assert_eq!(out[0].messages_written, 1);
+    assert_eq!(seqs(&store).len(), 6);
+    assert_eq!(
+        store
+            .read(|r| r.search(&SearchQuery::new("zebras")))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .read(|r| r.search(&SearchQuery::new("\"message 0 of g\"")))
+            .unwrap()
+            .len(),
+        0
+    );
+    store.integrity_check().unwrap();
+}
+
+#[test]
+fn user_changes_survive_a_bulk_rewrite() {
+    let (_d, store) = temp_store();
+    let mut writer = store.bulk_writer().unwrap();
+    let renamed = parsed("r", 4);
+    let untouched = parsed("u", 4);
+    let out = writer
+        .write_batch(&[
+            BulkItem {
+                conversation: &renamed,
+                folder: None,
+            },
+            BulkItem {
+                conversation: &untouched,
+                folder: None,
+            },
+        ])
+        .unwrap();
+    let (rid, uid) = (
+        out[0].conversation_id.clone(),
+        out[1].conversation_id.clone(),
+    );
+    let rated = chat_model::MessageId::from(derive_message_id("chatgpt", "r", "m1"));
+    let folder = FolderPath::new("projects/x").unwrap();
+    let tag = Tag::new("keep").unwrap();
+    store
+        .write(|r| {
+            r.rename(&rid, "My own title")?;
+            r.add_tag(&rid, &tag)?;
+            r.move_to_folder(&rid, &folder)?;
+            r.archive(&rid)?;
+            r.rate_message(&rated, RatingValue::Down, Some("wrong"))?;
+            Ok(())
+        })
+        .unwrap();
+
+    let mut renamed2 = parsed("r", 7);
+    renamed2.title = "Provider's new title".into();
+    renamed2.messages[1].content = "provider edited this answer".into();
+    let mut untouched2 = parsed("u", 5);
+    untouched2.title = "Provider's new title".into();
+    let out = writer
+        .write_batch(&[
+            BulkItem {
+                conversation: &renamed2,
+                folder: Some(&FolderPath::new("elsewhere").unwrap()),
+            },
+            BulkItem {
+                conversation: &untouched2,
+                folder: None,
+            },
+        ])
+        .unwrap();
+    assert!(out.iter().all(|o| o.status == WriteStatus::Updated));
+    let c = store.read(|r| r.get_conversation(&rid)).unwrap();
+    assert_eq!(c.title, "My own title");
+    assert_eq!(c.tags, vec![tag]);
+    assert_eq!(c.folder, folder);
+    assert!(c.is_archived());
+    assert_eq!(c.message_count, 7);
+    let m = store.read(|r| r.get_message(&rated)).unwrap();
+    assert_eq!(m.content, "provider edited this answer");
+    assert_eq!(m.rating.unwrap().value, RatingValue::Down);
+    // A title the user never touched follows the provider.
+    assert_eq!(
+        store.read(|r| r.get_conversation(&uid)).unwrap().title,
+        "Provider's new title"
+    );
+    // Archived stays out of the default list.
+    let listed = store
+        .read(|r| r.list_conversations(&ListQuery::default()))
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let all = store
+        .read(|r| {
+            r.list_conversations(&ListQuery {
+                archived: ArchivedFilter::All,
+                ..Default::default()
+            })
+        })
+        .unwrap();
+    assert_eq!(all.items.len(), 2);
+}
+
+#[test]
+fn hidden_messages_and_identity_across_sources() {
+    let (_d, store) = temp_store();
+    let mut a = parsed("same-id", 2);
+    a.messages.push(ParsedMessage {
+        source_id: "tool".into(),
+        parent: Some("m1".into()),
+        role: Role::Tool,
+        content: "hidden tool output".into(),
+        parts: Vec::new(),
+        model: None,
+        created_at: None,
+        hidden: true,
+        interrupted: false,
+    });
+    let mut b = parsed("same-id", 2);
+    b.source = Source::Claude;
+    let out = store
+        .bulk_writer()
+        .unwrap()
+        .write_batch(&[
+            BulkItem {
+                conversation: &a,
+                folder: None,
+            },
+            BulkItem {
+                conversation: &b,
+                folder: None,
+            },
+        ])
+        .unwrap();
+    assert_ne!(
+        out[0].conversation_id, out[1].conversation_id,
+        "keyed on (source, source_id)"
+    );
+    assert_eq!(count(&store, "convo_turns"), 5);
+    assert_eq!(count(&store, "turns_hidden_fts_docsize"), 1);
+    assert_eq!(count(&store, "turns_fts_docsize"), 4);
+    assert!(store
+        .read(|r| r.search(&SearchQuery::new("hidden")))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn content_hash_and_message_ids_are_deterministic() {
+    let a = parsed("x", 3);
+    let mut b = a.clone();
+    assert_eq!(content_hash(&a).unwrap(), content_hash(&b).unwrap());
+    b.messages[2].content.push('!');
+    assert_ne!(content_hash(&a).unwrap(), content_hash(&b).unwrap());
+    assert_eq!(
+        derive_message_id("chatgpt", "c", "m"),
+        derive_message_id("chatgpt", "c", "m")
+    );
+    assert_ne!(
+        derive_message_id("chatgpt", "c", "m"),
+        derive_message_id("claude", "c", "m")
+    );
+    assert_ne!(
+        derive_message_id("chatgpt", "ab", "c"),
+        derive_message_id("chatgpt", "a", "bc")
+    );
+}
+
+#[test]
+fn deferred_indexing_covers_cjk_titles_and_repeats_within_one_batch() {
+    let (_d, store) = temp_store();
+    let mut first = parsed("dup", 2);
+    first.messages[1].content = "東京タワーの高さは333メートルです".into();
+    first.title = "Trip planning".into();
+    let mut again = parsed("dup", 3);
+    again.messages[1].content = "東京タワーの高さは333メートルです".into();
+    again.messages[0].content = "edited twice in one batch".into();
+    again.title = "Trip planning".into();
+    let out = store
+        .bulk_writer()
+        .unwrap()
+        .write_batch(&[
+            BulkItem {
+                conversation: &first,
+                folder: None,
+            },
+            BulkItem {
+                conversation: &again,
+                folder: None,
+            },
+        ])
+        .unwrap();
+    assert_eq!(out[0].status, WriteStatus::Inserted);
+    assert_eq!(out[1].status, WriteStatus::Updated);
+    assert_eq!(out[1].messages_written, 2, "one edited, one new");
+    store.integrity_check().unwrap();
+    let hits = |q: &str| store.read(|r| r.search(&SearchQuery::new(q))).unwrap();
+    assert_eq!(hits("東京").len(), 1);
+    assert_eq!(hits("タワー").len(), 1);
+    assert_eq!(hits("edited").len(), 1);
+    assert_eq!(hits("planning").len(), 1, "title indexed");
+    assert_eq!(count(&store, "turns_cjk_fts"), 1);
+    let flag: i64 = store
+        .read(|r| {
+            Ok(r.connection()
+                .query_row("SELECT defer_fts FROM store_flags", [], |x| x.get(0))?)
+        })
+        .unwrap();
+    assert_eq!(flag, 0, "the triggers are back on after a batch");
+    // And interactive writes are indexed by the triggers again.
+    store
+        .write(|r| {
+            r.add_turn(
+                &out[0].conversation_id,
+                chat_store::NewTurn::new(Role::User, "afterwards"),
+            )
+        })
+        .unwrap();
+    assert_eq!(hits("afterwards").len(), 1);
+    store.integrity_check().unwrap();
+}

@@ -1,0 +1,335 @@
+//! Full-text search against real SQLite files.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use chat_model::{ConversationId, Role, Source, Tag};
+use chat_store::{ArchivedFilter, NewConversation, NewTurn, SearchHit, SearchQuery, Store};
+use common::temp_store;
+use rstest::rstest;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    rust: ConversationId,
+    cafe: ConversationId,
+    cjk: ConversationId,
+}
+
+fn fixture() -> Fixture {
+    let (dir, store) = temp_store();
+    let convo = |title: &str, source: Source, tags: &[&str], turns: &[(Role, &str, bool)]| {
+        store
+            .write(|r| {
+                let c = r.create_conversation(NewConversation {
+                    title: Some(title.into()),
+                    folder: None,
+                    tags: tags.iter().map(|t| Tag::new(t).unwrap()).collect(),
+                    source,
+                })?;
+                for (role, text, hidden) in turns {
+                    r.add_turn(
+                        &c.id,
+                        NewTurn {
+                            hidden: *hidden,
+                            ..NewTurn::new(*role, *text)
+                        },
+                    )?;
+                }
+                Ok(c.id)
+            })
+            .unwrap()
+    };
+    let rust = convo(
+        "Borrow checker questions",
+        Source::Native,
+        &["rust"],
+        &[
+            (Role::System, "You are a secret_prompt assistant", true),
+            (
+                Role::User,
+                "Why does the borrow checker reject my <code> & loop?",
+                false,
+            ),
+            (
+                Role::Assistant,
+                "Because the tokenizer borrow lasts for the whole loop body.",
+                false,
+            ),
+        ],
+    );
+    let cafe = convo(
+        "Job hunting",
+        Source::Chatgpt,
+        &[],
+        &[
+            (
+                Role::User,
+                "Please review my résumé for the café job",
+                false,
+            ),
+            (
+                Role::Assistant,
+                "Your resume looks good; mention the naïve Bayes project.",
+                false,
+            ),
+        ],
+    );
+    let cjk = convo(
+        "旅行の計画",
+        Source::Claude,
+        &[],
+        &[
+            (
+                Role::User,
+                "東京で一番おいしいラーメン屋はどこですか",
+                false,
+            ),
+            (
+                Role::Assistant,
+                "北京烤鸭是一道著名的菜。我们明天去北京。",
+                false,
+            ),
+        ],
+    );
+    Fixture {
+        _dir: dir,
+        store,
+        rust,
+        cafe,
+        cjk,
+    }
+}
+
+fn search(store: &Store, q: SearchQuery) -> Vec<SearchHit> {
+    store.read(|r| r.search(&q)).unwrap()
+}
+
+fn text(s: &str) -> SearchQuery {
+    SearchQuery::new(s)
+}
+
+#[rstest]
+#[case::unbalanced_quote("\"unbalanced")]
+#[case::operators("AND OR")]
+#[case::star("*")]
+#[case::near("NEAR(")]
+#[case::column_filter("title:")]
+#[case::empty("")]
+#[case::whitespace("   \t\n")]
+#[case::caret("^borrow")]
+#[case::parens("(borrow OR")]
+#[case::minus("-borrow +loop")]
+#[case::quotes_only("\"\"\"\"")]
+#[case::colon_column("content: borrow")]
+#[case::nul("borrow\u{0}loop")]
+#[case::braces("{content} : borrow")]
+fn hostile_queries_return_results_or_nothing_never_an_error(#[case] q: &str) {
+    let f = fixture();
+    let res = f.store.read(|r| r.search(&text(q)));
+    assert!(res.is_ok(), "{q:?}: {res:?}");
+}
+
+#[test]
+fn ten_kilobytes_of_text_is_not_an_error() {
+    let f = fixture();
+    let big: String = "borrow \"checker NEAR( AND * title: ".repeat(300);
+    assert!(big.len() > 10_000);
+    assert!(f.store.read(|r| r.search(&text(&big))).is_ok());
+    let words: String = (0..2000).map(|i| format!("w{i} ")).collect();
+    assert!(f
+        .store
+        .read(|r| r.search(&text(&words)))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn empty_queries_return_nothing() {
+    let f = fixture();
+    assert!(search(&f.store, text("")).is_empty());
+    assert!(search(&f.store, text("*")).is_empty());
+}
+
+#[test]
+fn operator_words_are_plain_words() {
+    let f = fixture();
+    // "for" occurs only in the résumé message; as a quoted term it is just a word.
+    let hits = search(&f.store, text("review AND for"));
+    assert!(
+        hits.is_empty(),
+        "AND is a word that must also appear: {hits:?}"
+    );
+    let hits = search(&f.store, text("review for"));
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].conversation_id, f.cafe);
+}
+
+#[test]
+fn resume_finds_resume_with_diacritics() {
+    let f = fixture();
+    let hits = search(&f.store, text("resume"));
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(hits.iter().all(|h| h.conversation_id == f.cafe));
+    assert!(
+        hits.iter()
+            .any(|h| h.snippet.contains("<mark>résumé</mark>")),
+        "{hits:?}"
+    );
+    assert_eq!(search(&f.store, text("naive bayes")).len(), 1);
+    assert_eq!(search(&f.store, text("cafe job")).len(), 1);
+}
+
+#[rstest]
+#[case::two_chars("東京", 1)]
+#[case::one_char_in_both("京", 2)]
+#[case::three_chars("ラーメン", 1)]
+#[case::chinese("北京烤鸭", 1)]
+#[case::mixed_two_terms("北京 明天", 1)]
+#[case::absent("大阪", 0)]
+fn cjk_text_is_found(#[case] q: &str, #[case] expected: usize) {
+    let f = fixture();
+    let hits: Vec<_> = search(&f.store, text(q))
+        .into_iter()
+        .filter(|h| h.message_id.is_some())
+        .collect();
+    assert_eq!(hits.len(), expected, "{q}: {hits:?}");
+    for h in &hits {
+        assert_eq!(h.conversation_id, f.cjk);
+        assert!(h.snippet.contains("<mark>"), "{h:?}");
+    }
+}
+
+#[test]
+fn cjk_titles_are_found() {
+    let f = fixture();
+    let hits = search(&f.store, text("旅行"));
+    assert!(
+        hits.iter().any(|h| h.message_id.is_none()
+            && h.conversation_id == f.cjk
+            && h.snippet.contains("<mark>旅行</mark>")),
+        "{hits:?}"
+    );
+}
+
+#[test]
+fn hits_carry_ids_role_time_and_an_escaped_highlighted_snippet() {
+    let f = fixture();
+    let hits = search(&f.store, text("loop"));
+    assert_eq!(hits.len(), 2);
+    // bm25: the shorter, denser message ranks first; scores descend.
+    assert!(hits[0].score >= hits[1].score);
+    let user = hits.iter().find(|h| h.role == Some(Role::User)).unwrap();
+    assert_eq!(user.conversation_id, f.rust);
+    assert_eq!(user.title, "Borrow checker questions");
+    assert!(user.message_id.is_some() && user.created_at.is_some());
+    assert!(
+        user.snippet
+            .contains("&lt;code&gt; &amp; <mark>loop</mark>"),
+        "{}",
+        user.snippet
+    );
+    assert!(!user.snippet.contains("<code>"));
+}
+
+#[test]
+fn titles_are_searched_and_prefix_and_phrases_work() {
+    let f = fixture();
+    let hits = search(&f.store, text("hunting"));
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].message_id.is_none());
+    assert_eq!(hits[0].snippet, "Job <mark>hunting</mark>");
+    assert_eq!(search(&f.store, text("tokeni*")).len(), 1);
+    assert_eq!(search(&f.store, text("tokeni")).len(), 0);
+    assert_eq!(search(&f.store, text("\"whole loop\"")).len(), 1);
+    assert_eq!(search(&f.store, text("\"loop whole\"")).len(), 0);
+}
+
+#[test]
+fn hidden_messages_are_searched_only_when_asked() {
+    let f = fixture();
+    assert!(search(&f.store, text("secret_prompt")).is_empty());
+    let hits = search(
+        &f.store,
+        SearchQuery {
+            include_hidden: true,
+            ..text("secret_prompt")
+        },
+    );
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].role, Some(Role::System));
+}
+
+#[test]
+fn filters_by_source_tag_role_and_archived() {
+    let f = fixture();
+    let q = |mut s: SearchQuery, fx: &dyn Fn(&mut SearchQuery)| {
+        fx(&mut s);
+        search(&f.store, s)
+    };
+    assert_eq!(
+        q(text("borrow"), &|_| {}).len(),
+        3,
+        "two messages and a title"
+    );
+    assert_eq!(
+        q(text("borrow"), &|s| s.role = Some(Role::Assistant)).len(),
+        1
+    );
+    assert_eq!(
+        q(text("borrow"), &|s| s.source = Some(Source::Chatgpt)).len(),
+        0
+    );
+    assert_eq!(
+        q(text("borrow"), &|s| s.tag = Some(Tag::new("RUST").unwrap())).len(),
+        3
+    );
+    assert_eq!(
+        q(text("borrow"), &|s| s.tag =
+            Some(Tag::new("other").unwrap()))
+        .len(),
+        0
+    );
+    assert_eq!(q(text("borrow"), &|s| s.limit = 1).len(), 1);
+    f.store.write(|r| r.archive(&f.rust)).unwrap();
+    assert_eq!(q(text("borrow"), &|_| {}).len(), 0);
+    assert_eq!(
+        q(text("borrow"), &|s| s.archived = ArchivedFilter::Yes).len(),
+        3
+    );
+    assert_eq!(
+        q(text("borrow"), &|s| s.archived = ArchivedFilter::All).len(),
+        3
+    );
+    assert_eq!(
+        q(text("東京"), &|s| s.source = Some(Source::Native)).len(),
+        0
+    );
+}
+
+#[test]
+fn filtered_search_digs_past_many_excluded_hits() {
+    let (_d, store) = temp_store();
+    // 300 archived matches rank above the one live match (shorter texts rank higher).
+    store
+        .write(|r| {
+            for i in 0..300 {
+                let c = r.create_conversation(NewConversation::default())?;
+                r.add_turn(&c.id, NewTurn::new(Role::User, format!("needle {i}")))?;
+                r.archive(&c.id)?;
+            }
+            let c = r.create_conversation(NewConversation::default())?;
+            r.add_turn(
+                &c.id,
+                NewTurn::new(
+                    Role::User,
+                    "a long message with the needle somewhere inside it",
+                ),
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let hits = search(&store, text("needle"));
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("<mark>needle</mark>"));
+}
