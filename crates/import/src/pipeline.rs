@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chat_export::ExportDocument;
 use chat_model::{ParsedConversation, Source};
 use chat_parse::{json::ArrayStream, Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN};
-use chat_store::{BulkItem, Store, WriteStatus};
+use chat_store::{BulkItem, ImportRunRecord, Store, WriteStatus};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::detect::{detect, wrong_source_message, Detected};
@@ -73,10 +73,20 @@ pub(crate) fn run(
             .clone()
             .unwrap_or_else(|| uuid_like(&progress));
         let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        store.write(|repo| repo.start_import_run(&id, &inputs))?;
-        Some(id)
+        let record = ImportRunRecord {
+            id: id.clone(),
+            started_at: chat_model::timestamp::now(),
+            finished_at: None,
+            status: "running".to_owned(),
+            inputs: serde_json::json!(inputs),
+            sources: serde_json::json!([]),
+            report: None,
+            error: None,
+        };
+        store.write(|repo| repo.create_import_run(&record))?;
+        Some((id, record))
     };
-    report.run_id = run_id.clone();
+    report.run_id = run_id.as_ref().map(|(id, _)| id.clone());
 
     let (tx, rx) = bounded::<Event>(CHANNEL_CAPACITY);
     let units = plan.units;
@@ -89,7 +99,8 @@ pub(crate) fn run(
         let parse = scope.spawn(move || {
             parse_all(&units, base, &parsers, &opener, &parse_options, &parse_progress, &tx);
         });
-        let written = write_all(store, rx, &mut report, options, &progress, run_id.as_deref());
+        let run = run_id.as_ref().map(|(id, _)| id.as_str());
+        let written = write_all(store, rx, &mut report, options, &progress, run);
         let joined = parse.join();
         match (written, joined) {
             (Err(e), _) => Err(e),
@@ -99,7 +110,7 @@ pub(crate) fn run(
     });
     report.cancelled = options.cancel.load(Ordering::Relaxed);
     report.recount();
-    if let Some(id) = &run_id {
+    if let Some((id, mut record)) = run_id {
         let status = match (&result, report.cancelled) {
             (Err(_), _) => "failed",
             (Ok(()), true) => "cancelled",
@@ -118,9 +129,12 @@ pub(crate) fn run(
         let report_json = serde_json::to_value(&report).unwrap_or_default();
         let error = result.as_ref().err().map(|e| e.to_string());
         // Recording the end of the run must not hide the run's own error.
-        let finished = store.write(|repo| {
-            repo.finish_import_run(id, status, &detected, &report_json, error.as_deref())
-        });
+        record.finished_at = Some(chat_model::timestamp::now());
+        record.status = status.to_owned();
+        record.sources = serde_json::json!(detected);
+        record.report = Some(report_json);
+        record.error = error;
+        let finished = store.write(|repo| repo.update_import_run(&record));
         if let Err(e) = finished {
             tracing::warn!(run = %id, error = %e, "could not record the end of the import run");
         }
@@ -129,6 +143,10 @@ pub(crate) fn run(
 }
 
 fn uuid_like(_p: &ProgressState) -> String {
+    uuid_v7()
+}
+
+fn uuid_v7() -> String {
     chat_model::ConversationId::generate().into_string()
 }
 
@@ -481,23 +499,44 @@ fn write_all(
                 }
             }
             Event::Native { unit, document } => {
-                let status = if options.dry_run {
-                    store.read(|repo| repo.native_import_status(&document.conversation))?
+                let detail = &document.conversation;
+                let outcome = if options.dry_run {
+                    store.read(|repo| native_status(repo, detail))
                 } else {
-                    store.write(|repo| repo.import_native(&document.conversation))?
+                    store.write(|repo| {
+                        let status = native_status(repo, detail)?;
+                        if status != WriteStatus::Unchanged {
+                            repo.save_conversation(detail)?;
+                        }
+                        Ok(status)
+                    })
                 };
                 if let Some(input) = report.inputs.get_mut(unit) {
                     if input.source.is_none() {
-                        input.source = Some(document.conversation.conversation.source);
+                        input.source = Some(detail.conversation.source);
                     }
                     input.counts.seen += 1;
-                    count_status(input, status, document.conversation.messages.len() as u64);
+                    match outcome {
+                        Ok(status) => count_status(input, status, detail.messages.len() as u64),
+                        Err(e @ (chat_store::Error::Conflict(_) | chat_store::Error::InvalidInput(_))) => {
+                            input.counts.failed += 1;
+                            input.errors.push(ErrorEntry {
+                                item: format!("\"{}\" (id {})", detail.conversation.title, detail.conversation.id),
+                                error: e.to_string(),
+                                hint: "this conversation clashes with one already in the database; \
+                                       delete one of them, then import again"
+                                    .to_owned(),
+                                quarantine_id: None,
+                            });
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 progress.conversations.fetch_add(1, Ordering::Relaxed);
             }
             Event::ItemError { unit, error } => {
                 let quarantine_id = match (run_id, &error.raw) {
-                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &error.to_string(), &error.hint, &error.location.to_string(), raw)?),
+                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &error.item.to_string(), &error.message, &error.hint, &error.location.to_string(), raw)?),
                     _ => None,
                 };
                 if let Some(input) = report.inputs.get_mut(unit) {
@@ -524,7 +563,7 @@ fn write_all(
                 raw,
             } => {
                 let quarantine_id = match (run_id, &raw) {
-                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &error, &hint, "", raw)?),
+                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &item, &error, &hint, "", raw)?),
                     _ => None,
                 };
                 if let Some(input) = report.inputs.get_mut(unit) {
@@ -560,6 +599,7 @@ fn quarantine(
     run_id: &str,
     report: &ImportReport,
     unit: usize,
+    item: &str,
     error: &str,
     hint: &str,
     location: &str,
@@ -570,12 +610,12 @@ fn quarantine(
         id: 0,
         run_id: run_id.to_owned(),
         input: input.map(|i| i.path.clone()).unwrap_or_default(),
-        item: String::new(),
+        item: item.to_owned(),
         error: error.to_owned(),
-        hint: hint.to_owned(),
+        hint: Some(hint.to_owned()),
         source: input.and_then(|i| i.source),
         location: (!location.is_empty()).then(|| location.to_owned()),
-        raw: raw.to_vec(),
+        raw: Some(raw.to_vec()),
         created_at: chat_model::timestamp::now(),
     };
     Ok(store.write(|repo| repo.quarantine_item(&item))?)
@@ -636,4 +676,26 @@ fn flush(
     batch.clear();
     notify(options, progress);
     Ok(())
+}
+
+/// Whether restoring an AI OS Chat export document would insert, update or change nothing:
+/// equal to what is stored (conversation, whole tree, tags, ratings) means unchanged.
+fn native_status(
+    repo: &chat_store::Repo<'_>,
+    detail: &chat_model::ConversationDetail,
+) -> chat_store::Result<WriteStatus> {
+    match repo.get_conversation(&detail.conversation.id) {
+        Ok(mut stored) => {
+            let messages = repo.message_tree(&stored.id, true)?;
+            stored.message_count = detail.conversation.message_count;
+            let same = stored == detail.conversation && messages == detail.messages;
+            Ok(if same {
+                WriteStatus::Unchanged
+            } else {
+                WriteStatus::Updated
+            })
+        }
+        Err(chat_store::Error::NotFound { .. }) => Ok(WriteStatus::Inserted),
+        Err(e) => Err(e),
+    }
 }

@@ -495,6 +495,10 @@ fn key_bytes(buf: &[u8], chunk: &[u8], base: usize, ks: usize, ke: usize) -> Vec
 impl Element<'_> {
     /// Deserialises the element. Lone UTF-16 surrogate escapes (`"\ud83d"`, cut from an emoji)
     /// become U+FFFD instead of failing. Errors name the JSON path and byte offset.
+    ///
+    /// The error is returned unboxed on purpose: it is the cold path (one per bad item), and
+    /// parsers pass it straight to [`crate::Sink::item_error`], which takes it by value.
+    #[allow(clippy::result_large_err)]
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ItemError> {
         if self.oversize {
             return Err(self.error(
