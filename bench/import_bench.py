@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""End-to-end import benchmark: chat-import (release) against python_importer.py, same input,
+same run, three rounds each, medians. Peak RSS from /usr/bin/time -v.
+
+usage: python3 bench/import_bench.py --mb 100 [--rounds 3] [--skip-python]
+Run from the workspace root after `cargo build --release -p chat-import-cli -p chat-parse-chatgpt --examples`.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+
+
+def timed(cmd, env=None):
+    out = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
+    if out.returncode not in (0, 1):
+        sys.exit(f"{cmd[0]} failed ({out.returncode}):\n{out.stderr[-2000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", out.stderr).group(1)
+    parts = [float(p) for p in wall.split(":")]
+    seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+    rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
+    return seconds, rss_kib / 1024, out.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--skip-python", action="store_true")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    data = os.path.join(ROOT, "bench-data")
+    os.makedirs(data, exist_ok=True)
+    export = os.path.join(data, f"chatgpt-{args.mb}mb.json")
+    if not os.path.exists(export):
+        gen = os.path.join(TARGET, "release", "examples", "gen_export")
+        subprocess.run([gen, "--mb", str(args.mb), "--out", export, "--seed", str(args.seed)], check=True)
+    size_mb = os.path.getsize(export) / 1e6
+    rust = os.path.join(TARGET, "release", "chat-import")
+    results = {"rust": [], "python": []}
+    work = tempfile.mkdtemp(prefix="import-bench-", dir=data)
+    try:
+        for r in range(args.rounds):
+            db = os.path.join(work, f"rust-{r}.db")
+            secs, rss, stdout = timed([rust, "--db", db, "--json", "--quiet", export])
+            report = json.loads(stdout)
+            results["rust"].append((secs, rss, report["totals"]["messages"], report["totals"]["imported"]))
+            if not args.skip_python:
+                db = os.path.join(work, f"python-{r}.db")
+                secs, rss, stdout = timed([sys.executable, os.path.join(ROOT, "bench", "python_importer.py"), export, db])
+                report = json.loads(stdout)
+                results["python"].append((secs, rss, report["messages"], report["conversations"]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"input: {export} ({size_mb:.1f} MB)")
+    print("| importer | median s | MB/s | messages/s | peak RSS MiB | conversations | messages |")
+    print("|---|---|---|---|---|---|---|")
+    medians = {}
+    for name, rows in results.items():
+        if not rows:
+            continue
+        secs = statistics.median(r[0] for r in rows)
+        rss = statistics.median(r[1] for r in rows)
+        msgs, convs = rows[0][2], rows[0][3]
+        medians[name] = secs
+        print(f"| {name} | {secs:.2f} | {size_mb / secs:.1f} | {msgs / secs:,.0f} | {rss:.0f} | {convs} | {msgs} |")
+    if "python" in medians:
+        print(f"\nchat-import / python throughput ratio: {medians['python'] / medians['rust']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+//! `chat-server`: serves the AI OS Chat API (`chat-api`) over one SQLite database.
+//!
+//! The binary only does configuration, logging, CORS and the process lifecycle; every route is
+//! `chat_api::configure`. It refuses to listen on a non-loopback address without a token, and on
+//! SIGINT/SIGTERM it stops accepting connections, lets in-flight requests (and their database
+//! writes) finish, cancels running imports (keeping what they wrote), and checkpoints the WAL
+//! into the database file before exiting.
+
+mod seed;
+
+/// Request handling allocates many small values on several threads; mimalloc measurably beats
+/// the system allocator there (see docs/benchmarks.md, "HTTP API").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::io::Write as _;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::{self, Next};
+use actix_web::{App, HttpServer};
+use anyhow::{bail, Context as _};
+use clap::Parser;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How long running imports get to stop after the server has stopped.
+const IMPORT_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves the AI OS Chat HTTP API.
+#[derive(Debug, Parser)]
+#[command(name = "chat-server", version, about)]
+struct Args {
+    /// The SQLite database file (created if missing).
+    #[arg(long, env = "CHAT_DB", default_value = "./chat.db")]
+    db: PathBuf,
+
+    /// Address to listen on. Any address other than loopback requires a token.
+    #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+
+    /// Require `Authorization: Bearer <TOKEN>` on every request (but /api/v1/health).
+    #[arg(long, env = "CHAT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+
+    /// Largest import upload, in bytes or with a unit (e.g. 500MiB, 2GiB).
+    #[arg(long, env = "CHAT_MAX_UPLOAD", default_value = "2GiB", value_parser = parse_size)]
+    max_upload: u64,
+
+    /// Origins allowed to call the API from a browser (comma-separated). CORS is off when
+    /// none are given.
+    #[arg(long = "cors-origin", env = "CHAT_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+
+    /// Folder where uploads are spooled before import (default: the system's temp folder).
+    #[arg(long, env = "CHAT_UPLOAD_DIR")]
+    upload_dir: Option<PathBuf>,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CHAT_WORKERS")]
+    workers: Option<usize>,
+
+    /// Fill the database with N generated messages for benchmarks, then exit.
+    #[arg(long, hide = true, value_name = "N")]
+    seed_demo: Option<u64>,
+}
+
+/// Parses `123`, `10k`, `500MiB`, `2G`, ... (binary units).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 500MiB or 2GiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => return Err(format!("unknown size unit {other:?}; use KiB, MiB or GiB")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHAT_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    match actix_web::rt::System::new().block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chat-server: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs each request at debug level, and server errors at warn.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let res = next.call(req).await?;
+    let status = res.status();
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        tracing::warn!(%method, %path, status = status.as_u16(), ms, "request failed");
+    } else {
+        tracing::debug!(%method, %path, status = status.as_u16(), ms, "request");
+    }
+    Ok(res)
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::CONTENT_DISPOSITION, header::LOCATION])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let token = args.token.clone().filter(|t| !t.is_empty());
+    let addrs: Vec<SocketAddr> = args
+        .bind
+        .to_socket_addrs()
+        .with_context(|| {
+            format!(
+                "--bind {:?} is not an address such as 127.0.0.1:8080",
+                args.bind
+            )
+        })?
+        .collect();
+    if addrs.is_empty() {
+        bail!("--bind {:?} resolves to no address", args.bind);
+    }
+    if token.is_none() && addrs.iter().any(chat_api::token_required_for) {
+        bail!(
+            "refusing to listen on {} without a token: other machines could read and change every \
+             conversation. Set --token or CHAT_TOKEN, or bind a loopback address such as 127.0.0.1:8080",
+            args.bind
+        );
+    }
+
+    let store = chat_store::Store::open(&args.db)
+        .with_context(|| format!("could not open the database {}", args.db.display()))?;
+
+    if let Some(n) = args.seed_demo {
+        let started = Instant::now();
+        let (convos, messages) = seed::seed(&store, n)?;
+        store.checkpoint().context("checkpointing the database")?;
+        println!(
+            "seeded {convos} conversations with {messages} messages into {} in {:.1}s",
+            args.db.display(),
+            started.elapsed().as_secs_f64()
+        );
+        println!(
+            "search terms by frequency rank: common {:?}, medium {:?}, rare {:?}",
+            seed::word_at(10),
+            seed::word_at(300),
+            seed::word_at(5000)
+        );
+        return Ok(());
+    }
+
+    let mut builder = chat_api::ApiState::builder(store.clone())
+        .token(token.clone())
+        .max_upload(args.max_upload);
+    if let Some(dir) = &args.upload_dir {
+        builder = builder.upload_dir(dir);
+    }
+    let state = builder.build();
+
+    let cors_origins = args.cors_origins.clone();
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .wrap(middleware::from_fn(log_request))
+            .wrap(middleware::Condition::new(
+                !cors_origins.is_empty(),
+                cors(&cors_origins),
+            ))
+            .configure(chat_api::configure)
+    })
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+    if let Some(workers) = args.workers {
+        server = server.workers(workers.max(1));
+    }
+    let server = server
+        .bind(&addrs[..])
+        .with_context(|| format!("could not listen on {}", args.bind))?;
+
+    {
+        let mut out = std::io::stdout().lock();
+        for addr in server.addrs() {
+            writeln!(out, "listening on http://{addr}")?;
+        }
+        out.flush()?;
+    }
+    tracing::info!(
+        db = %args.db.display(),
+        token = token.is_some(),
+        cors = !args.cors_origins.is_empty(),
+        "chat-server started"
+    );
+
+    // actix installs the SIGINT/SIGTERM handlers and drains in-flight requests on either.
+    server.run().await.context("the HTTP server failed")?;
+
+    tracing::info!("stopping: waiting for imports");
+    let stop_state = state.clone();
+    let stopped = actix_web::rt::task::spawn_blocking(move || stop_state.shutdown(IMPORT_GRACE))
+        .await
+        .unwrap_or(false);
+    if !stopped {
+        tracing::warn!("an import did not stop in time; its last batch may be rolled back");
+    }
+    let checkpoint_store = store.clone();
+    actix_web::rt::task::spawn_blocking(move || checkpoint_store.checkpoint())
+        .await
+        .context("checkpointing the database")?
+        .context("checkpointing the database")?;
+    tracing::info!("stopped; the database is checkpointed");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("500 MiB").unwrap(), 500 << 20);
+        assert_eq!(parse_size("10k").unwrap(), 10 << 10);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+}

@@ -1,0 +1,248 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The real `chat-server` binary on an ephemeral port, driven over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A running server, killed on drop if the test did not stop it.
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(db: &Path, bind: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-server"));
+    cmd.arg("--db")
+        .arg(db)
+        .arg("--bind")
+        .arg(bind)
+        .env_remove("CHAT_TOKEN")
+        .env_remove("CHAT_BIND")
+        .env_remove("CHAT_DB")
+        .env("CHAT_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Starts the server and reads the `listening on http://ADDR` line.
+fn start(mut cmd: Command) -> Server {
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let port = addr.rsplit(':').next().unwrap();
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The response body as JSON (`Null` when it is not JSON).
+async fn json_of<S>(res: &mut awc::ClientResponse<S>) -> Value
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+{
+    serde_json::from_slice(&res.body().limit(64 << 20).await.unwrap()).unwrap_or(Value::Null)
+}
+
+#[actix_rt::test]
+async fn serves_the_api_and_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let mut server = start(command(&db, "127.0.0.1:0"));
+    let client = awc::Client::default();
+    let base = server.base.clone();
+
+    let mut res = client
+        .get(format!("{base}/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json_of(&mut res).await["status"], "ok");
+
+    let mut res = client
+        .post(format!("{base}/api/v1/conversations"))
+        .send_json(&json!({"title": "end to end", "tags": ["e2e"]}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let convo = json_of(&mut res).await;
+    let id = convo["id"].as_str().unwrap().to_owned();
+
+    let mut res = client
+        .post(format!("{base}/api/v1/conversations/{id}/messages"))
+        .send_json(
+            &json!({"role": "user", "content": "the quick brown fox\n\n```sh\necho hi\n```"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let msg = json_of(&mut res).await;
+
+    let mut res = client
+        .get(format!("{base}/api/v1/search?q=quick%20fox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(json_of(&mut res).await["hits"][0]["message_id"], msg["id"]);
+
+    let mut res = client
+        .get(format!("{base}/api/v1/conversations/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let detail = json_of(&mut res).await;
+    assert_eq!(detail["messages"][0]["content"], msg["content"]);
+
+    let mut res = client
+        .get(format!("{base}/api/v1/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let docs = json_of(&mut res).await;
+    assert_eq!(docs.as_array().unwrap().len(), 1);
+
+    let mut res = client
+        .post(format!("{base}/api/v1/conversations"))
+        .insert_header(("content-type", "text/plain"))
+        .send_body("{}")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
+    assert_eq!(json_of(&mut res).await["error"], "unsupported_media_type");
+
+    // An import upload runs in the background and ends with a status.
+    let fixture = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/import/chatgpt-single/conversations.json"),
+    )
+    .unwrap();
+    let mut res = client
+        .post(format!("{base}/api/v1/imports"))
+        .insert_header(("content-type", "application/json"))
+        .send_body(fixture)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let job_id = json_of(&mut res).await["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut res = client
+            .get(format!("{base}/api/v1/imports/{job_id}"))
+            .send()
+            .await
+            .unwrap();
+        let job = json_of(&mut res).await;
+        if job["status"] == "done" || job["status"] == "failed" {
+            assert!(job["report"].is_object(), "{job}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "import stuck: {job}");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // SIGTERM: a clean exit with the WAL checkpointed into the database file.
+    sigterm(&server.child);
+    let status = wait_exit(&mut server.child, Duration::from_secs(20));
+    assert!(status.success(), "exit status {status:?}");
+    let wal = dir.path().join("chat.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "the WAL was not checkpointed");
+    let store = chat_store::Store::open(&db).unwrap();
+    let c = store
+        .read(|repo| repo.get_conversation(&chat_model::ConversationId::from_string(id.clone())))
+        .unwrap();
+    assert_eq!(c.title, "end to end");
+    assert_eq!(c.message_count, 1);
+}
+
+#[actix_rt::test]
+async fn refuses_a_public_address_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(&dir.path().join("chat.db"), "0.0.0.0:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("without a token"), "{stderr}");
+    assert!(stderr.contains("CHAT_TOKEN"), "{stderr}");
+}
+
+#[actix_rt::test]
+async fn a_token_from_the_environment_guards_every_route_but_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = command(&dir.path().join("chat.db"), "0.0.0.0:0");
+    cmd.env("CHAT_TOKEN", "e2e-secret");
+    let server = start(cmd);
+    let client = awc::Client::default();
+    let base = &server.base;
+
+    let res = client
+        .get(format!("{base}/api/v1/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut res = client
+        .get(format!("{base}/api/v1/conversations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(json_of(&mut res).await["error"], "unauthorized");
+    let res = client
+        .get(format!("{base}/api/v1/conversations"))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = client
+        .get(format!("{base}/api/v1/conversations"))
+        .bearer_auth("e2e-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -1,0 +1,101 @@
+//! The broadcast hub: server events every connected client may want to hear about.
+//!
+//! HTTP handlers publish `conversation.updated` / `conversation.deleted` after every change and
+//! import jobs publish `import.progress`; a WebSocket session subscribes and forwards the events
+//! as JSON text frames. A slow subscriber lags (and may resynchronise with a `GET`) instead of
+//! slowing the publisher down: this is a bounded `tokio::sync::broadcast` channel.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+use utoipa::ToSchema;
+
+use crate::dto::ConversationView;
+use crate::dto::ProgressView;
+
+/// Events kept for slow subscribers before they lag.
+const HUB_CAPACITY: usize = 1024;
+
+/// A server event, serialised with its `type`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type")]
+#[non_exhaustive]
+pub enum Event {
+    /// A conversation was created or changed.
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated {
+        /// Its new state.
+        conversation: ConversationView,
+    },
+    /// A conversation was deleted.
+    #[serde(rename = "conversation.deleted")]
+    ConversationDeleted {
+        /// Its id.
+        id: String,
+    },
+    /// An import job moved on.
+    #[serde(rename = "import.progress")]
+    ImportProgress {
+        /// The job's id.
+        id: String,
+        /// `queued`, `running`, `done` or `failed`.
+        status: String,
+        /// Counters so far.
+        progress: ProgressView,
+    },
+}
+
+/// One published event and who caused it.
+#[derive(Debug, Clone)]
+pub struct HubMessage {
+    /// The connection that caused the event, when it came from one (a WebSocket session uses
+    /// this to skip echoing its own changes); `None` for HTTP requests and jobs.
+    pub origin: Option<u64>,
+    /// The event.
+    pub event: Arc<Event>,
+}
+
+/// A cloneable handle on the broadcast channel.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<HubMessage>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    /// A hub with no subscribers.
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(HUB_CAPACITY);
+        Hub { tx }
+    }
+
+    /// Receives every event published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<HubMessage> {
+        self.tx.subscribe()
+    }
+
+    /// Publishes an event with no origin connection.
+    pub fn publish(&self, event: Event) {
+        self.publish_from(None, event);
+    }
+
+    /// Publishes an event caused by connection `origin`.
+    pub fn publish_from(&self, origin: Option<u64>, event: Event) {
+        // An error only means nobody is listening, which is fine.
+        let _ = self.tx.send(HubMessage {
+            origin,
+            event: Arc::new(event),
+        });
+    }
+
+    /// How many subscribers are listening.
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+}

@@ -1,0 +1,150 @@
+//! The HTTP API of AI OS Chat as a library: any actix-web app mounts the whole API with one
+//! call, and the `chat-server` binary does exactly that.
+//!
+//! ```no_run
+//! use actix_web::{web, App, HttpServer};
+//! use chat_api::ApiState;
+//!
+//! # async fn run() -> anyhow::Result<()> {
+//! let store = chat_store::Store::open("chat.db")?;
+//! let state = ApiState::builder(store).token(Some("s3cret")).build();
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .app_data(state.clone())
+//!         .service(web::scope("/chat").configure(chat_api::configure))
+//! })
+//! .bind("127.0.0.1:8080")?
+//! .run()
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Design
+//!
+//! * **Routes are library code.** [`configure`] registers `/api/v1/health` and a scope
+//!   `/api/v1` holding every other route, with the bearer-token middleware and the
+//!   query/path error handlers attached to that scope, so an embedding app gets the same
+//!   security and error shapes without adding middleware of its own. Everything the handlers
+//!   need is in one [`ApiState`] (built with [`ApiState::builder`]) that the app registers
+//!   with `App::app_data`; there are no globals, so two APIs over two stores can live in one
+//!   process.
+//! * **The executor never blocks.** Every store call runs on actix's blocking pool
+//!   ([`ApiState::read`] / [`ApiState::write`] wrap `web::block`); the store's own r2d2 pool is
+//!   sized from the core count. Imports run on their own threads, one at a time, and report
+//!   progress in memory and through the [`Hub`]. The full export streams from a blocking task
+//!   through a bounded channel, page by page, so memory stays flat however big the store is.
+//! * **One error type.** Every failure is an [`ApiError`] answered as
+//!   `{"error": "<snake_case_code>", "message": "..."}` with 400/401/404/409/413/415/503; an
+//!   internal failure is logged where it is converted and answered as a bare 500. JSON bodies
+//!   go through [`JsonBody`], which enforces the content type (415) and the configured size
+//!   (413) before parsing.
+//! * **Wire shapes are separate from domain types** ([`dto`]): the JSON stays stable when the
+//!   model grows, and every shape has an OpenAPI schema (`GET /api/v1/openapi.json`, generated
+//!   by utoipa from the handlers' annotations, so it cannot drift from the routes).
+//! * **Room to grow.** The [`Hub`] broadcasts `conversation.updated`, `conversation.deleted`
+//!   and `import.progress` for a WebSocket layer to forward; [`ApiStateBuilder::extension`]
+//!   attaches typed values (a chat model provider) without this crate depending on them;
+//!   nothing is registered at `/`, which stays free for a web UI.
+//!
+//! Security: when the state has a token, every request but `/api/v1/health` needs
+//! `Authorization: Bearer <token>`, compared in constant time. Whether a token is *required*
+//! depends on the address the server binds ([`token_required_for`]); that decision belongs to
+//! the binary. CORS is left to the embedding app (the server adds it only for configured
+//! origins).
+
+mod auth;
+pub mod dto;
+mod error;
+mod extract;
+mod hub;
+mod imports;
+mod openapi;
+mod params;
+pub mod routes;
+mod state;
+
+use actix_web::{middleware, web};
+
+pub use auth::{constant_time_eq, token_required_for};
+pub use error::{ApiError, ErrorBody};
+pub use extract::JsonBody;
+pub use hub::{Event, Hub, HubMessage};
+pub use imports::ImportJobView;
+pub use openapi::ApiDoc;
+pub use state::{ApiState, ApiStateBuilder, Extensions, DEFAULT_JSON_LIMIT, DEFAULT_MAX_UPLOAD};
+
+use routes::{conversations, export, library};
+
+/// Registers the whole API: `/api/v1/health` (open) and every other route under `/api/v1`
+/// (token-checked). Mount it at the root or under a prefix with `web::scope(..).configure(..)`;
+/// the app must register the [`ApiState`] (as returned by [`ApiStateBuilder::build`]) with
+/// `app_data`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/health").route(web::get().to(library::health)))
+        .service(
+            web::scope("/api/v1")
+                .wrap(middleware::from_fn(auth::require_token))
+                .app_data(extract::query_config())
+                .app_data(extract::path_config())
+                .configure(routes)
+                .default_service(web::to(library::not_found)),
+        );
+}
+
+/// The routes inside the `/api/v1` scope.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi::openapi_json))
+        .service(
+            web::resource("/conversations")
+                .route(web::get().to(conversations::list))
+                .route(web::post().to(conversations::create)),
+        )
+        // Before `/conversations/{id}`, which would otherwise match it.
+        .route(
+            "/conversations/archive",
+            web::post().to(conversations::bulk_archive),
+        )
+        .service(
+            web::resource("/conversations/{id}")
+                .route(web::get().to(conversations::get))
+                .route(web::put().to(conversations::put))
+                .route(web::patch().to(conversations::patch))
+                .route(web::delete().to(conversations::delete)),
+        )
+        .route(
+            "/conversations/{id}/messages",
+            web::post().to(conversations::add_message),
+        )
+        .route(
+            "/conversations/{id}/fork",
+            web::post().to(conversations::fork),
+        )
+        .route(
+            "/conversations/{id}/export",
+            web::get().to(conversations::export_one),
+        )
+        .service(
+            web::resource("/conversations/{id}/tags/{tag}")
+                .route(web::put().to(conversations::put_tag))
+                .route(web::delete().to(conversations::delete_tag)),
+        )
+        .route("/tags", web::get().to(library::tags))
+        .route("/folders", web::get().to(library::folders))
+        .route("/messages/{id}", web::get().to(library::message))
+        .service(
+            web::resource("/messages/{id}/rating")
+                .route(web::put().to(library::rate))
+                .route(web::delete().to(library::unrate)),
+        )
+        .route("/ratings", web::get().to(library::ratings))
+        .route("/search", web::get().to(library::search))
+        .route("/stats", web::get().to(library::stats))
+        .route("/export", web::get().to(export::export_all))
+        .service(
+            web::resource("/imports")
+                .route(web::get().to(imports::list))
+                .route(web::post().to(imports::create)),
+        )
+        .route("/imports/{id}", web::get().to(imports::get))
+        .route("/imports/{id}/cancel", web::post().to(imports::cancel));
+}

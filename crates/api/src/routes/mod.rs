@@ -1,0 +1,5 @@
+//! Handlers, one module per resource.
+
+pub mod conversations;
+pub mod export;
+pub mod library;

@@ -1,0 +1,333 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Import uploads: streamed to disk, run in the background, polled to the end.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header;
+use actix_web::test::TestRequest;
+use serde_json::{json, Value};
+
+use common::*;
+
+fn fixture(rel: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/import")
+        .join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn raw_upload(uri: &str, content_type: &str, body: Vec<u8>) -> TestRequest {
+    TestRequest::post()
+        .uri(uri)
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .set_payload(body)
+}
+
+fn multipart_upload(uri: &str, files: &[(&str, Vec<u8>)], fields: &[(&str, &str)]) -> TestRequest {
+    let boundary = "----chat-api-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (file, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    TestRequest::post()
+        .uri(uri)
+        .insert_header((
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body)
+}
+
+/// Polls the job until it leaves `queued`/`running`.
+async fn wait_for<S, B>(app: &S, id: &str) -> Value
+where
+    S: actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+    B: actix_web::body::MessageBody,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, job) = send(app, get(&format!("/api/v1/imports/{id}"))).await;
+        assert_eq!(s, 200, "{job}");
+        assert!(job.get("progress").is_some());
+        match job["status"].as_str().unwrap() {
+            "queued" | "running" => {}
+            "done" | "failed" => return job,
+            other => panic!("unknown status {other}"),
+        }
+        assert!(Instant::now() < deadline, "import did not finish: {job}");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn no_server_paths(env: &Env, v: &Value) {
+    let text = v.to_string();
+    let root = env.dir.path().display().to_string();
+    assert!(!text.contains(&root), "a server path leaked: {text}");
+}
+
+#[actix_rt::test]
+async fn a_chatgpt_export_imports_into_its_folder() {
+    let env = common::env();
+    let app = service!(env);
+    let (s, accepted) = send(
+        &app,
+        raw_upload(
+            "/api/v1/imports",
+            "application/json",
+            fixture("chatgpt-single/conversations.json"),
+        ),
+    )
+    .await;
+    assert_eq!(s, 202, "{accepted}");
+    assert_eq!(accepted["status"], "queued");
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let job = wait_for(&app, &id).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["outcome"], "success", "{job}");
+    let imported = job["report"]["totals"]["imported"].as_u64().unwrap();
+    assert!(imported >= 1, "{job}");
+    no_server_paths(&env, &job);
+
+    let (_, list) = send(&app, get("/api/v1/conversations?folder=imported/chatgpt")).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len() as u64, imported);
+    assert!(items
+        .iter()
+        .all(|c| c["source"] == "chatgpt" && c["folder"] == "imported/chatgpt"));
+    let (_, folders) = send(&app, get("/api/v1/folders")).await;
+    assert!(folders
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["path"] == "imported/chatgpt" && f["count"] == imported));
+
+    let (s, runs) = send(&app, get("/api/v1/imports")).await;
+    assert_eq!(s, 200);
+    assert_eq!(runs[0]["id"], id.as_str());
+
+    // Re-importing the same file changes nothing, through multipart this time.
+    let (s, again) = send(
+        &app,
+        multipart_upload(
+            "/api/v1/imports",
+            &[(
+                "conversations.json",
+                fixture("chatgpt-single/conversations.json"),
+            )],
+            &[("source", "chatgpt")],
+        ),
+    )
+    .await;
+    assert_eq!(s, 202, "{again}");
+    let job = wait_for(&app, again["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["report"]["totals"]["imported"], 0);
+    assert_eq!(
+        job["report"]["totals"]["unchanged"].as_u64().unwrap(),
+        imported
+    );
+    assert_eq!(job["files"], json!(["conversations.json"]));
+
+    // A finished job cannot be cancelled.
+    let got = send(
+        &app,
+        post(&format!("/api/v1/imports/{id}/cancel"), json!({})),
+    )
+    .await;
+    assert_error(&got, 409, "conflict");
+}
+
+#[actix_rt::test]
+async fn an_html_file_fails_with_a_reason() {
+    let env = common::env();
+    let app = service!(env);
+    let (s, accepted) = send(
+        &app,
+        multipart_upload(
+            "/api/v1/imports",
+            &[("chat.html", fixture("chatgpt-single/chat.html"))],
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(s, 202, "{accepted}");
+    let job = wait_for(&app, accepted["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(job["error"].as_str().is_some_and(|e| !e.is_empty()));
+    let input = &job["report"]["inputs"][0];
+    assert_eq!(input["path"], "chat.html", "{job}");
+    let why = input["errors"][0]["error"].as_str().unwrap();
+    assert!(!why.is_empty());
+    assert!(!input["errors"][0]["hint"].as_str().unwrap().is_empty());
+    no_server_paths(&env, &job);
+}
+
+#[actix_rt::test]
+async fn a_wrong_forced_source_fails_with_a_reason() {
+    let env = common::env();
+    let app = service!(env);
+    let (s, accepted) = send(
+        &app,
+        raw_upload(
+            "/api/v1/imports?source=claude",
+            "application/json",
+            fixture("chatgpt-single/conversations.json"),
+        ),
+    )
+    .await;
+    assert_eq!(s, 202, "{accepted}");
+    let job = wait_for(&app, accepted["id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["source"], "claude");
+    let errors = job["report"]["inputs"][0]["errors"].as_array().unwrap();
+    assert!(!errors.is_empty(), "{job}");
+    let (_, list) = send(&app, get("/api/v1/conversations?archived=all")).await;
+    assert_eq!(list["items"], json!([]));
+}
+
+#[actix_rt::test]
+async fn upload_errors() {
+    let env = env_with(|b| b.max_upload(100));
+    let app = service!(env);
+    // 413 over the limit, declared or not; the spooled bytes are removed.
+    let got = send(
+        &app,
+        raw_upload(
+            "/api/v1/imports",
+            "application/json",
+            fixture("chatgpt-single/conversations.json"),
+        ),
+    )
+    .await;
+    assert_error(&got, 413, "payload_too_large");
+    let got = send(
+        &app,
+        multipart_upload("/api/v1/imports", &[("a.json", vec![b' '; 500])], &[]),
+    )
+    .await;
+    assert_error(&got, 413, "payload_too_large");
+    let leftovers: Vec<_> = std::fs::read_dir(env.dir.path().join("uploads"))
+        .unwrap()
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "upload folders left behind: {leftovers:?}"
+    );
+    // 400: nothing to import, an unknown source, a broken multipart body.
+    let env = common::env();
+    let app = service!(env);
+    assert_error(
+        &send(
+            &app,
+            raw_upload("/api/v1/imports", "application/json", Vec::new()),
+        )
+        .await,
+        400,
+        "empty_upload",
+    );
+    assert_error(
+        &send(
+            &app,
+            multipart_upload("/api/v1/imports", &[], &[("source", "chatgpt")]),
+        )
+        .await,
+        400,
+        "empty_upload",
+    );
+    assert_error(
+        &send(
+            &app,
+            raw_upload(
+                "/api/v1/imports?source=myspace",
+                "application/json",
+                b"[]".to_vec(),
+            ),
+        )
+        .await,
+        400,
+        "invalid_query",
+    );
+    assert_error(
+        &send(
+            &app,
+            raw_upload(
+                "/api/v1/imports",
+                "multipart/form-data; boundary=x",
+                b"garbage".to_vec(),
+            ),
+        )
+        .await,
+        400,
+        "invalid_multipart",
+    );
+    // 404s.
+    assert_error(
+        &send(&app, get("/api/v1/imports/nope")).await,
+        404,
+        "import_not_found",
+    );
+    assert_error(
+        &send(&app, post("/api/v1/imports/nope/cancel", json!({}))).await,
+        404,
+        "import_not_found",
+    );
+    assert_error(
+        &send(&app, get("/api/v1/imports?limit=0")).await,
+        400,
+        "invalid_query",
+    );
+}
+
+#[actix_rt::test]
+async fn imports_report_progress_on_the_hub() {
+    let env = common::env();
+    let app = service!(env);
+    let mut rx = env.state.hub().subscribe();
+    let (s, accepted) = send(
+        &app,
+        raw_upload(
+            "/api/v1/imports",
+            "application/json",
+            fixture("chatgpt-single/conversations.json"),
+        ),
+    )
+    .await;
+    assert_eq!(s, 202);
+    wait_for(&app, accepted["id"].as_str().unwrap()).await;
+    let mut statuses = Vec::new();
+    while let Ok(msg) = rx.try_recv() {
+        let event = serde_json::to_value(&*msg.event).unwrap();
+        if event["type"] == "import.progress" {
+            assert_eq!(event["id"], accepted["id"]);
+            statuses.push(event["status"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(statuses.first().map(String::as_str), Some("queued"));
+    assert_eq!(
+        statuses.last().map(String::as_str),
+        Some("done"),
+        "{statuses:?}"
+    );
+}
