@@ -34,10 +34,9 @@ pub fn from_epoch(value: f64) -> Option<Timestamp> {
     if !(-2_208_988_800_000.0..=253_402_300_799_000.0).contains(&millis) {
         return None;
     }
-    let nanos = (millis * 1_000_000.0).round() as i128;
-    let ts = Timestamp::from_unix_timestamp_nanos(nanos).ok()?;
-    // Stored at millisecond precision: truncate so values round-trip.
-    chat_model::timestamp::from_millis(chat_model::timestamp::to_millis(ts)).ok()
+    // Stored at millisecond precision: round to the nearest millisecond, so that
+    // 1700000105.25 s (1700000105249.9998 ms in binary floating point) is 1700000105250 ms.
+    chat_model::timestamp::from_millis(millis.round() as i64).ok()
 }
 
 /// A timestamp from a string: RFC 3339 (`Z` or offset, any fraction), ISO 8601 without an
@@ -85,6 +84,7 @@ mod tests {
     #[case::epoch_seconds_int(json!(1_700_000_000), 1_700_000_000_000)]
     #[case::epoch_millis(json!(1_700_000_000_123_i64), 1_700_000_000_123)]
     #[case::numeric_string(json!("1700000000.5"), 1_700_000_000_500)]
+    #[case::float_rounding(json!(1_700_000_105.25), 1_700_000_105_250)]
     #[case::rfc3339_z_micros(json!("2024-03-13T14:48:37.115821Z"), 1_710_341_317_115)]
     #[case::rfc3339_offset(json!("2024-03-13T14:48:37.115821+00:00"), 1_710_341_317_115)]
     #[case::rfc3339_other_offset(json!("2024-03-13T16:48:37+02:00"), 1_710_341_317_000)]

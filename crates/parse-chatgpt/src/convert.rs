@@ -1,0 +1,351 @@
+//! One mapping node's message to a [`ParsedMessage`]: role, visible text, parts, hidden flag.
+
+use chat_model::{Attachment, ParsedMessage, Part, Role};
+use serde_json::{Map, Value};
+
+use crate::cite;
+use crate::raw::{Message, Metadata};
+
+/// Content types that are never part of the visible transcript.
+const HIDDEN_CONTENT: &[&str] = &[
+    "user_editable_context",
+    "model_editable_context",
+    "thoughts",
+    "reasoning_recap",
+    "tether_browsing_display",
+    "tether_quote",
+    "sonic_webpage",
+    "execution_output",
+    "system_error",
+];
+
+/// A message and the attachments it names.
+#[derive(Debug)]
+pub(crate) struct Converted {
+    pub message: ParsedMessage,
+    pub attachments: Vec<Attachment>,
+}
+
+fn role_of(role: Option<&str>) -> Role {
+    match role {
+        Some("user") => Role::User,
+        Some("assistant") => Role::Assistant,
+        Some("system") => Role::System,
+        // "tool", legacy "function", and anything unknown: tool-side traffic.
+        _ => Role::Tool,
+    }
+}
+
+fn str_field<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v str> {
+    obj.get(key).and_then(Value::as_str)
+}
+
+fn take_string(obj: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match obj.remove(key) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn push_text(out: &mut String, s: &str) {
+    if s.is_empty() {
+        return;
+    }
+    if !out.is_empty() {
+        out.push_str("\n\n");
+    }
+    out.push_str(s);
+}
+
+/// Converts the message of node `key` whose parent is `parent`.
+pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Converted {
+    let author = msg.author.0.unwrap_or_default();
+    let role_name = author.role.0;
+    let role = role_of(role_name.as_deref());
+    let author_name = author.name.0;
+    let meta: Metadata = msg.metadata.0.unwrap_or_default();
+    let recipient = msg.recipient.0;
+    let tool_call = role == Role::Assistant && recipient.as_deref().is_some_and(|r| r != "all");
+
+    let mut content = String::new();
+    let mut parts: Vec<Part> = Vec::new();
+    let mut obj = match msg.content {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        Value::String(s) => {
+            let mut m = Map::new();
+            m.insert("content_type".into(), Value::String("text".into()));
+            m.insert("parts".into(), Value::Array(vec![Value::String(s)]));
+            m
+        }
+        other => {
+            let mut m = Map::new();
+            m.insert("content_type".into(), Value::String("invalid".into()));
+            m.insert("value".into(), other);
+            m
+        }
+    };
+    let content_type = match obj.get("content_type") {
+        Some(Value::String(s)) => s.clone(),
+        _ if obj.contains_key("parts") => "text".to_owned(),
+        _ => String::new(),
+    };
+
+    match content_type.as_str() {
+        "text" | "multimodal_text" => {
+            if let Some(Value::Array(items)) = obj.remove("parts") {
+                for item in items {
+                    match item {
+                        Value::String(s) => push_text(&mut content, &s),
+                        Value::Object(p) => object_part(p, &mut content, &mut parts),
+                        Value::Null => {}
+                        other => parts.push(Part::Raw {
+                            kind: "chatgpt.part".into(),
+                            value: other,
+                        }),
+                    }
+                }
+            }
+        }
+        "code" => {
+            let text = take_string(&mut obj, "text").unwrap_or_default();
+            let language =
+                take_string(&mut obj, "language").filter(|l| !l.is_empty() && l != "unknown");
+            if !tool_call {
+                let fence = if text.contains("```") { "````" } else { "```" };
+                content = format!(
+                    "{fence}{}\n{}\n{fence}",
+                    language.as_deref().unwrap_or(""),
+                    text.trim_end_matches('\n')
+                );
+                parts.push(Part::Code { language, text });
+            } else {
+                content = text;
+            }
+        }
+        "execution_output" | "system_error" => {
+            let text = take_string(&mut obj, "text").unwrap_or_default();
+            parts.push(Part::ToolResult {
+                name: author_name.clone(),
+                call_id: None,
+                text,
+                is_error: content_type == "system_error",
+            });
+        }
+        "tether_browsing_display" => {
+            let mut text = String::new();
+            push_text(&mut text, str_field(&obj, "result").unwrap_or(""));
+            push_text(&mut text, str_field(&obj, "summary").unwrap_or(""));
+            parts.push(Part::ToolResult {
+                name: author_name.clone(),
+                call_id: None,
+                text,
+                is_error: false,
+            });
+        }
+        "tether_quote" | "sonic_webpage" => {
+            let title = str_field(&obj, "title").map(str::to_owned);
+            let url = str_field(&obj, "url").map(str::to_owned);
+            if title.is_some() || url.is_some() {
+                parts.push(Part::Citation { title, url });
+            }
+            parts.push(Part::ToolResult {
+                name: author_name.clone(),
+                call_id: None,
+                text: take_string(&mut obj, "text").unwrap_or_default(),
+                is_error: false,
+            });
+        }
+        "thoughts" => {
+            let mut text = String::new();
+            if let Some(Value::Array(thoughts)) = obj.get("thoughts") {
+                for t in thoughts {
+                    if let Some(summary) = t.get("summary").and_then(Value::as_str) {
+                        if !summary.is_empty() {
+                            push_text(&mut text, &format!("**{summary}**"));
+                        }
+                    }
+                    push_text(
+                        &mut text,
+                        t.get("content").and_then(Value::as_str).unwrap_or(""),
+                    );
+                }
+            }
+            string_parts(&obj, &mut text);
+            parts.push(Part::Reasoning { text });
+        }
+        "reasoning_recap" => {
+            let mut text = take_string(&mut obj, "content").unwrap_or_default();
+            string_parts(&obj, &mut text);
+            parts.push(Part::Reasoning { text });
+        }
+        "user_editable_context" => {
+            push_text(&mut content, str_field(&obj, "user_profile").unwrap_or(""));
+            push_text(
+                &mut content,
+                str_field(&obj, "user_instructions").unwrap_or(""),
+            );
+        }
+        _ => {
+            // model_editable_context and any type this parser does not know: readable text
+            // where there is some, the content itself kept raw.
+            if let Some(text) = str_field(&obj, "model_set_context") {
+                push_text(&mut content, text);
+            }
+            string_parts(&obj, &mut content);
+            if content.is_empty() {
+                push_text(&mut content, str_field(&obj, "text").unwrap_or(""));
+            }
+            let kind = if content_type.is_empty() {
+                "chatgpt.unknown".to_owned()
+            } else {
+                format!("chatgpt.{content_type}")
+            };
+            if !obj.is_empty() {
+                parts.push(Part::Raw {
+                    kind,
+                    value: Value::Object(obj),
+                });
+            }
+        }
+    }
+
+    if cite::has_markers(&content) {
+        content = cite::resolve(
+            &content,
+            &meta.citations.0,
+            &meta.content_references.0,
+            &mut parts,
+        );
+    }
+
+    if tool_call {
+        let name = recipient.clone().unwrap_or_default();
+        let input = serde_json::from_str::<Value>(&content)
+            .ok()
+            .filter(|v| v.is_object() || v.is_array())
+            .unwrap_or_else(|| Value::String(content.clone()));
+        parts.insert(
+            0,
+            Part::ToolCall {
+                name,
+                id: None,
+                input,
+            },
+        );
+    }
+
+    let hidden = (role == Role::System && meta.is_user_system_message.0 != Some(true))
+        || meta.is_visually_hidden_from_conversation.0 == Some(true)
+        || role == Role::Tool
+        || tool_call
+        || HIDDEN_CONTENT.contains(&content_type.as_str());
+
+    let mut attachments = Vec::new();
+    for a in &meta.attachments.0 {
+        let Some(a) = a.as_object() else { continue };
+        let name = str_field(a, "name")
+            .or_else(|| str_field(a, "file_name"))
+            .or_else(|| str_field(a, "id"))
+            .unwrap_or("attachment")
+            .to_owned();
+        let size = a.get("size").and_then(Value::as_u64);
+        let mime_type = str_field(a, "mime_type")
+            .or_else(|| str_field(a, "mimeType"))
+            .map(str::to_owned);
+        parts.push(Part::Attachment {
+            name: name.clone(),
+            size,
+            mime_type: mime_type.clone(),
+            extracted_text: None,
+        });
+        attachments.push(Attachment {
+            message_source_id: Some(key.to_owned()),
+            name,
+            size,
+            mime_type,
+            data: None,
+        });
+    }
+
+    let interrupted = meta
+        .finish_details
+        .0
+        .is_some_and(|f| f.kind.0.as_deref() == Some("interrupted"));
+
+    Converted {
+        message: ParsedMessage {
+            source_id: key.to_owned(),
+            parent,
+            role,
+            content,
+            parts,
+            model: meta.model_slug.0.filter(|m| !m.is_empty()),
+            created_at: msg.create_time.0,
+            hidden,
+            interrupted,
+        },
+        attachments,
+    }
+}
+
+/// Appends the string elements of `obj.parts`.
+fn string_parts(obj: &Map<String, Value>, out: &mut String) {
+    if let Some(Value::Array(items)) = obj.get("parts") {
+        for s in items.iter().filter_map(Value::as_str) {
+            push_text(out, s);
+        }
+    }
+}
+
+/// An object inside `parts`: images, audio, and anything else kept raw.
+fn object_part(mut p: Map<String, Value>, content: &mut String, parts: &mut Vec<Part>) {
+    let kind = str_field(&p, "content_type").unwrap_or("").to_owned();
+    match kind.as_str() {
+        "image_asset_pointer" => {
+            parts.push(Part::Image {
+                reference: take_string(&mut p, "asset_pointer"),
+                mime_type: None,
+                width: p.get("width").and_then(Value::as_u64),
+                height: p.get("height").and_then(Value::as_u64),
+                data: None,
+            });
+            // Generated images carry their prompt and seed here: keep them.
+            if p.get("metadata")
+                .is_some_and(|m| m.as_object().is_some_and(|m| !m.is_empty()))
+            {
+                parts.push(Part::Raw {
+                    kind: "chatgpt.image_asset_pointer".to_owned(),
+                    value: Value::Object(p),
+                });
+            }
+        }
+        "audio_transcription" => {
+            let text = take_string(&mut p, "text");
+            if let Some(t) = &text {
+                push_text(content, t);
+            }
+            parts.push(Part::Audio {
+                reference: None,
+                transcript: text,
+            });
+        }
+        "audio_asset_pointer" => parts.push(Part::Audio {
+            reference: take_string(&mut p, "asset_pointer"),
+            transcript: None,
+        }),
+        _ => {
+            if let Some(text) = str_field(&p, "text") {
+                push_text(content, text);
+            }
+            parts.push(Part::Raw {
+                kind: if kind.is_empty() {
+                    "chatgpt.part".to_owned()
+                } else {
+                    format!("chatgpt.{kind}")
+                },
+                value: Value::Object(p),
+            });
+        }
+    }
+}
