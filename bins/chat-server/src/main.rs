@@ -6,6 +6,7 @@
 //! writes) finish, cancels running imports (keeping what they wrote), and checkpoints the WAL
 //! into the database file before exiting.
 
+mod assets;
 mod seed;
 
 /// Request handling allocates many small values on several threads; mimalloc measurably beats
@@ -209,6 +210,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cors(&cors_origins),
             ))
             .configure(chat_api::configure)
+            .configure(assets::configure)
     })
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
     if let Some(workers) = args.workers {
