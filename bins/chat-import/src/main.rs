@@ -184,7 +184,11 @@ fn progress_bar() -> indicatif::ProgressBar {
 
 fn print_summary(report: &ImportReport, json: bool) {
     let t = &report.totals;
-    let verb = if report.dry_run { "would import" } else { "imported" };
+    let verb = if report.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
     eprintln!(
         "{verb} {} new, {} updated, {} unchanged conversations ({} new messages); {} skipped, {} failed",
         t.imported, t.updated, t.unchanged, t.messages, t.skipped, t.failed
@@ -214,7 +218,10 @@ fn print_summary(report: &ImportReport, json: bool) {
         }
     }
     if !report.ignored.is_empty() {
-        eprintln!("passed over {} files that are not chat exports", report.ignored.len());
+        eprintln!(
+            "passed over {} files that are not chat exports",
+            report.ignored.len()
+        );
     }
 }
 

@@ -37,7 +37,11 @@ fn import(db: &Path, args: &[&str], paths: &[&Path]) -> Run {
     let report: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!("stdout is not one JSON object ({e}):\n{stdout}\nstderr:\n{stderr}")
     });
-    assert_eq!(stdout.trim().lines().count(), 1, "exactly one JSON line on stdout");
+    assert_eq!(
+        stdout.trim().lines().count(),
+        1,
+        "exactly one JSON line on stdout"
+    );
     Run {
         code: out.status.code().unwrap_or(-1),
         report,
@@ -65,7 +69,11 @@ fn zip_dir(src: &Path, dest: &Path, extra: &[(&str, &[u8])]) {
     }
     files.sort();
     for p in files {
-        let name = p.strip_prefix(src).unwrap().to_string_lossy().replace('\\', "/");
+        let name = p
+            .strip_prefix(src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         zip.start_file(name, opts).unwrap();
         zip.write_all(&std::fs::read(&p).unwrap()).unwrap();
     }
@@ -131,23 +139,53 @@ fn all_errors(run: &Run) -> String {
 fn json_report_has_the_documented_shape() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("chat.db");
-    let run = import(&db, &[], &[&fixtures().join("chatgpt-single/conversations.json")]);
+    let run = import(
+        &db,
+        &[],
+        &[&fixtures().join("chatgpt-single/conversations.json")],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    for key in ["seen", "imported", "updated", "unchanged", "skipped", "failed", "messages"] {
-        assert!(totals(&run)[key].is_u64(), "totals.{key} missing: {}", run.report);
+    for key in [
+        "seen",
+        "imported",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "messages",
+    ] {
+        assert!(
+            totals(&run)[key].is_u64(),
+            "totals.{key} missing: {}",
+            run.report
+        );
     }
     let input = &run.report["inputs"][0];
     for key in [
-        "path", "source", "seen", "imported", "updated", "unchanged", "skipped", "failed", "messages",
+        "path",
+        "source",
+        "seen",
+        "imported",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "messages",
         "errors",
     ] {
-        assert!(!input[key].is_null() || key == "source", "inputs[0].{key} missing");
+        assert!(
+            !input[key].is_null() || key == "source",
+            "inputs[0].{key} missing"
+        );
     }
     assert_eq!(input["source"], "chatgpt");
     assert_eq!(totals(&run)["imported"], 3);
     assert_eq!(totals(&run)["messages"], 8);
     assert_eq!(
-        db_count(&db, "SELECT count(*) FROM convos WHERE folder = 'imported/chatgpt'"),
+        db_count(
+            &db,
+            "SELECT count(*) FROM convos WHERE folder = 'imported/chatgpt'"
+        ),
         3
     );
     // The derived title of the conversation with a null title.
@@ -184,7 +222,8 @@ fn chatgpt_sharded_export_follows_the_manifest_and_reports_the_missing_shard() {
     assert_eq!(totals(&run)["imported"], 5);
     let errors = all_errors(&run);
     assert!(
-        errors.contains("export_manifest.json lists conversations-002.json but the export lacks it"),
+        errors
+            .contains("export_manifest.json lists conversations-002.json but the export lacks it"),
         "{errors}"
     );
     // Shards are read in the manifest's order.
@@ -210,7 +249,10 @@ fn claude_zip_is_detected_as_claude_not_chatgpt() {
     assert_eq!(input_for(&run, "conversations.json")["source"], "claude");
     assert_eq!(totals(&run)["imported"], 2);
     assert_eq!(
-        db_count(&db, "SELECT count(*) FROM convos WHERE folder = 'imported/claude'"),
+        db_count(
+            &db,
+            "SELECT count(*) FROM convos WHERE folder = 'imported/claude'"
+        ),
         2
     );
 }
@@ -233,7 +275,10 @@ fn takeout_zip_reads_only_the_gemini_activity() {
         .iter()
         .all(|i| !i["path"].as_str().unwrap().contains("YouTube")));
     assert_eq!(
-        db_count(&db, "SELECT count(*) FROM convos WHERE source = 'gemini' AND folder = 'imported/gemini'"),
+        db_count(
+            &db,
+            "SELECT count(*) FROM convos WHERE source = 'gemini' AND folder = 'imported/gemini'"
+        ),
         2
     );
 }
@@ -260,7 +305,10 @@ fn ai_studio_folder() {
     assert_eq!(totals(&run)["imported"], 1);
     assert_eq!(input_for(&run, "Prime numbers")["source"], "gemini");
     assert_eq!(
-        db_count(&db, "SELECT count(*) FROM convos WHERE title = 'Prime numbers'"),
+        db_count(
+            &db,
+            "SELECT count(*) FROM convos WHERE title = 'Prime numbers'"
+        ),
         1
     );
 }
@@ -309,7 +357,11 @@ fn a_forced_wrong_source_says_what_the_file_looks_like() {
 fn a_truncated_file_imports_what_is_complete_and_keeps_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("chat.db");
-    let run = import(&db, &[], &[&fixtures().join("truncated-conversations.json")]);
+    let run = import(
+        &db,
+        &[],
+        &[&fixtures().join("truncated-conversations.json")],
+    );
     assert_eq!(run.code, 1, "{}", run.report);
     assert_eq!(totals(&run)["imported"], 2);
     let errors = all_errors(&run);
@@ -317,7 +369,13 @@ fn a_truncated_file_imports_what_is_complete_and_keeps_the_rest() {
     assert!(errors.contains("cut off"), "{errors}");
     assert!(errors.contains("the 2 complete items"), "{errors}");
     // The cut-off tail is kept for a retry.
-    assert_eq!(db_count(&db, "SELECT count(*) FROM import_quarantine WHERE length(raw) > 0"), 1);
+    assert_eq!(
+        db_count(
+            &db,
+            "SELECT count(*) FROM import_quarantine WHERE length(raw) > 0"
+        ),
+        1
+    );
 }
 
 #[test]
@@ -332,7 +390,11 @@ fn a_zip_bomb_fails_cleanly() {
     let db = tmp.path().join("chat.db");
     let run = import(&db, &[], &[&zip]);
     assert_eq!(run.code, 2, "{}", run.report);
-    assert!(all_errors(&run).contains("zip bomb"), "{}", all_errors(&run));
+    assert!(
+        all_errors(&run).contains("zip bomb"),
+        "{}",
+        all_errors(&run)
+    );
 }
 
 #[test]
@@ -349,7 +411,10 @@ fn zip_entries_that_escape_the_archive_are_ignored() {
     let run = import(&db, &[], &[&zip]);
     assert_eq!(run.code, 0, "{}", run.report);
     assert_eq!(totals(&run)["imported"], 3);
-    assert_eq!(db_count(&db, "SELECT count(*) FROM convos WHERE source = 'claude'"), 0);
+    assert_eq!(
+        db_count(&db, "SELECT count(*) FROM convos WHERE source = 'claude'"),
+        0
+    );
     let ignored = run.report["ignored"].to_string();
     assert!(ignored.contains("escapes the archive"), "{ignored}");
     assert!(!tmp.path().join("evil.json").exists());
@@ -367,12 +432,21 @@ fn empty_and_html_files_are_refused_with_exit_2() {
     assert!(all_errors(&run).contains("HTML"), "{}", all_errors(&run));
     let run = import(&db, &[], &[&tmp.path().join("missing.json")]);
     assert_eq!(run.code, 2);
-    assert!(all_errors(&run).contains("no such file"), "{}", all_errors(&run));
+    assert!(
+        all_errors(&run).contains("no such file"),
+        "{}",
+        all_errors(&run)
+    );
 }
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = bin().arg("--source").arg("myspace").arg("x.json").output().unwrap();
+    let out = bin()
+        .arg("--source")
+        .arg("myspace")
+        .arg("x.json")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = bin().output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -405,27 +479,46 @@ fn a_second_identical_import_changes_nothing() {
 fn a_grown_export_adds_only_the_new_messages() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("chat.db");
-    import(&db, &[], &[&fixtures().join("chatgpt-single/conversations.json")]);
+    import(
+        &db,
+        &[],
+        &[&fixtures().join("chatgpt-single/conversations.json")],
+    );
     let turns_before = db_count(&db, "SELECT count(*) FROM convo_turns");
-    let run = import(&db, &[], &[&fixtures().join("chatgpt-grown/conversations.json")]);
+    let run = import(
+        &db,
+        &[],
+        &[&fixtures().join("chatgpt-grown/conversations.json")],
+    );
     assert_eq!(run.code, 0, "{}", run.report);
     assert_eq!(totals(&run)["updated"], 1);
     assert_eq!(totals(&run)["imported"], 1);
     assert_eq!(totals(&run)["unchanged"], 2);
     assert_eq!(totals(&run)["messages"], 4);
-    assert_eq!(db_count(&db, "SELECT count(*) FROM convo_turns"), turns_before + 4);
+    assert_eq!(
+        db_count(&db, "SELECT count(*) FROM convo_turns"),
+        turns_before + 4
+    );
 }
 
 #[test]
 fn user_edits_survive_a_re_import() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("chat.db");
-    import(&db, &[], &[&fixtures().join("chatgpt-single/conversations.json")]);
+    import(
+        &db,
+        &[],
+        &[&fixtures().join("chatgpt-single/conversations.json")],
+    );
     let store = chat_store::Store::open(&db).unwrap();
     let (id, answer) = {
         let conn = rusqlite::Connection::open(&db).unwrap();
         let id: String = conn
-            .query_row("SELECT id FROM convos WHERE source_id = 'c0a1-0002'", [], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM convos WHERE source_id = 'c0a1-0002'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         let answer: String = conn
             .query_row(
@@ -434,7 +527,10 @@ fn user_edits_survive_a_re_import() {
                 |r| r.get(0),
             )
             .unwrap();
-        (chat_model::ConversationId::from(id), chat_model::MessageId::from(answer))
+        (
+            chat_model::ConversationId::from(id),
+            chat_model::MessageId::from(answer),
+        )
     };
     store
         .write(|repo| {
@@ -447,7 +543,11 @@ fn user_edits_survive_a_re_import() {
         })
         .unwrap();
     drop(store);
-    let run = import(&db, &[], &[&fixtures().join("chatgpt-grown/conversations.json")]);
+    let run = import(
+        &db,
+        &[],
+        &[&fixtures().join("chatgpt-grown/conversations.json")],
+    );
     assert_eq!(run.code, 0, "{}", run.report);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (title, folder, archived): (String, String, Option<i64>) = conn
@@ -461,10 +561,19 @@ fn user_edits_survive_a_re_import() {
     assert_eq!(folder, "work/rust");
     assert!(archived.is_some());
     assert_eq!(db_count(&db, "SELECT count(*) FROM convo_tags"), 1);
-    assert_eq!(db_count(&db, "SELECT count(*) FROM message_ratings WHERE rating = 1"), 1);
+    assert_eq!(
+        db_count(&db, "SELECT count(*) FROM message_ratings WHERE rating = 1"),
+        1
+    );
     // And the conversation still gained its new messages.
     assert_eq!(
-        db_count(&db, &format!("SELECT count(*) FROM convo_turns WHERE convo_id = '{}'", id.as_str())),
+        db_count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM convo_turns WHERE convo_id = '{}'",
+                id.as_str()
+            )
+        ),
         6
     );
 }
@@ -552,7 +661,10 @@ fn a_run_killed_with_sigkill_then_re_run_matches_an_uninterrupted_run() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let _ = child.wait();
-    assert!(killed_mid_run, "the import finished before it could be killed");
+    assert!(
+        killed_mid_run,
+        "the import finished before it could be killed"
+    );
     let partial = db_count(&db, "SELECT count(*) FROM convos");
     assert!(partial > 0 && (partial as usize) < total);
     assert_eq!(
@@ -563,7 +675,10 @@ fn a_run_killed_with_sigkill_then_re_run_matches_an_uninterrupted_run() {
         "ok"
     );
     // Every conversation present is whole: batches are transactions.
-    assert_eq!(db_count(&db, "SELECT count(*) FROM convo_turns"), partial * 12);
+    assert_eq!(
+        db_count(&db, "SELECT count(*) FROM convo_turns"),
+        partial * 12
+    );
 
     let rerun = import(&db, &[], &[&export]);
     assert_eq!(rerun.code, 0, "{}", rerun.report);
@@ -578,7 +693,10 @@ fn json_export_round_trips_through_import() {
     import(
         &db,
         &[],
-        &[&fixtures().join("chatgpt-single"), &fixtures().join("claude")],
+        &[
+            &fixtures().join("chatgpt-single"),
+            &fixtures().join("claude"),
+        ],
     );
     let store = chat_store::Store::open(&db).unwrap();
     let first = store
@@ -591,7 +709,9 @@ fn json_export_round_trips_through_import() {
         .unwrap()
         .items
         .remove(0);
-    let msg = store.read(|r| r.message_tree(&first.id, true)).unwrap()[1].id.clone();
+    let msg = store.read(|r| r.message_tree(&first.id, true)).unwrap()[1]
+        .id
+        .clone();
     store
         .write(|repo| {
             repo.add_tag(&first.id, &chat_model::Tag::new("keep").unwrap())?;
@@ -602,8 +722,18 @@ fn json_export_round_trips_through_import() {
     drop(store);
 
     let export = tmp.path().join("all.json");
-    let out = bin().arg("--db").arg(&db).arg("--export-json").arg(&export).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .arg("--export-json")
+        .arg(&export)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let copy = tmp.path().join("copy.db");
     let run = import(&copy, &[], &[&export]);
@@ -642,7 +772,13 @@ fn markdown_export_writes_one_file_per_conversation() {
     let db = tmp.path().join("chat.db");
     import(&db, &[], &[&fixtures().join("claude")]);
     let dir = tmp.path().join("md");
-    let out = bin().arg("--db").arg(&db).arg("--export-md").arg(&dir).output().unwrap();
+    let out = bin()
+        .arg("--db")
+        .arg(&db)
+        .arg("--export-md")
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
@@ -650,7 +786,10 @@ fn markdown_export_writes_one_file_per_conversation() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 2);
-    let haiku = files.iter().find(|f| f.starts_with("haiku-about-autumn")).unwrap();
+    let haiku = files
+        .iter()
+        .find(|f| f.starts_with("haiku-about-autumn"))
+        .unwrap();
     let text = std::fs::read_to_string(dir.join(haiku)).unwrap();
     assert!(text.starts_with("---\ntitle: \"Haiku about autumn\"\nsource: \"claude\""));
     assert!(text.contains("Crisp leaves drift and fall\nthe maple lets go of red"));

@@ -85,7 +85,8 @@ pub fn detect(parsers: &[Box<dyn Parser>], probe: &Probe<'_>, forced: Option<Sou
 /// Explains an input no parser reads.
 fn unknown(probe: &Probe<'_>) -> Detected {
     let lower = probe.name.to_lowercase();
-    let head_lower = String::from_utf8_lossy(&probe.head[..probe.head.len().min(8192)]).to_lowercase();
+    let head_lower =
+        String::from_utf8_lossy(&probe.head[..probe.head.len().min(8192)]).to_lowercase();
     if probe.first_byte().is_none() {
         return Detected::Unknown {
             error: "the file is empty".to_owned(),

@@ -150,7 +150,10 @@ pub struct Importer {
 impl std::fmt::Debug for Importer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Importer")
-            .field("parsers", &self.parsers.iter().map(|p| p.name()).collect::<Vec<_>>())
+            .field(
+                "parsers",
+                &self.parsers.iter().map(|p| p.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -166,7 +169,11 @@ impl Importer {
 
     /// Imports `paths` (files, folders, zip archives). Failures of single items or inputs are
     /// in the report; `Err` means the store itself failed.
-    pub fn run(&self, paths: &[PathBuf], options: &ImportOptions) -> Result<ImportReport, ImportError> {
+    pub fn run(
+        &self,
+        paths: &[PathBuf],
+        options: &ImportOptions,
+    ) -> Result<ImportReport, ImportError> {
         pipeline::run(&self.store, Arc::clone(&self.parsers), paths, options)
     }
 }
@@ -188,11 +195,7 @@ impl ProgressState {
             bytes_total: self.bytes_total.load(Ordering::Relaxed),
             conversations: self.conversations.load(Ordering::Relaxed),
             messages: self.messages.load(Ordering::Relaxed),
-            current: self
-                .current
-                .lock()
-                .map(|c| c.clone())
-                .unwrap_or_default(),
+            current: self.current.lock().map(|c| c.clone()).unwrap_or_default(),
         }
     }
 }

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use chat_export::ExportDocument;
 use chat_model::{ParsedConversation, Source};
-use chat_parse::{json::ArrayStream, Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN};
+use chat_parse::{
+    json::ArrayStream, Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN,
+};
 use chat_store::{BulkItem, ImportRunRecord, Store, WriteStatus};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
@@ -23,13 +25,30 @@ const MAX_QUARANTINE_TAIL: u64 = 64 * 1024 * 1024;
 /// What the parse thread tells the writer.
 enum Event {
     /// A new input starts; its report slot is `unit`.
-    Begin { unit: usize, path: String },
+    Begin {
+        unit: usize,
+        path: String,
+    },
     /// The input was recognised as this source.
-    Source { unit: usize, source: Source },
-    Conversation { unit: usize, conversation: Box<ParsedConversation> },
-    Native { unit: usize, document: Box<ExportDocument> },
-    ItemError { unit: usize, error: Box<ItemError> },
-    Skipped { unit: usize },
+    Source {
+        unit: usize,
+        source: Source,
+    },
+    Conversation {
+        unit: usize,
+        conversation: Box<ParsedConversation>,
+    },
+    Native {
+        unit: usize,
+        document: Box<ExportDocument>,
+    },
+    ItemError {
+        unit: usize,
+        error: Box<ItemError>,
+    },
+    Skipped {
+        unit: usize,
+    },
     /// The input failed as a whole (or its tail did): one failed item, raw bytes when known.
     Failed {
         unit: usize,
@@ -39,7 +58,9 @@ enum Event {
         raw: Option<Vec<u8>>,
     },
     /// Passed over: not a chat export.
-    Ignored { what: String },
+    Ignored {
+        what: String,
+    },
 }
 
 pub(crate) fn run(
@@ -97,7 +118,15 @@ pub(crate) fn run(
         let parse_options = options.clone();
         let base = report.inputs.len();
         let parse = scope.spawn(move || {
-            parse_all(&units, base, &parsers, &opener, &parse_options, &parse_progress, &tx);
+            parse_all(
+                &units,
+                base,
+                &parsers,
+                &opener,
+                &parse_options,
+                &parse_progress,
+                &tx,
+            );
         });
         let run = run_id.as_ref().map(|(id, _)| id.as_str());
         let written = write_all(store, rx, &mut report, options, &progress, run);
@@ -186,7 +215,13 @@ fn parse_all(
         let head = match opener.head(&unit.origin, PROBE_LEN) {
             Ok(h) => h,
             Err(e) => {
-                if !send(tx, Event::Begin { unit: slot, path: name.clone() }) {
+                if !send(
+                    tx,
+                    Event::Begin {
+                        unit: slot,
+                        path: name.clone(),
+                    },
+                ) {
                     return;
                 }
                 let hint = match e {
@@ -222,7 +257,12 @@ fn parse_all(
                 if unit.explicit || notable {
                     (error, hint)
                 } else {
-                    if !send(tx, Event::Ignored { what: format!("{name}: {error}") }) {
+                    if !send(
+                        tx,
+                        Event::Ignored {
+                            what: format!("{name}: {error}"),
+                        },
+                    ) {
                         return;
                     }
                     continue;
@@ -232,7 +272,13 @@ fn parse_all(
                 forced, looks_like, ..
             } => wrong_source_message(forced, looks_like),
             Detected::Native => {
-                if !send(tx, Event::Begin { unit: slot, path: name.clone() }) {
+                if !send(
+                    tx,
+                    Event::Begin {
+                        unit: slot,
+                        path: name.clone(),
+                    },
+                ) {
                     return;
                 }
                 if !parse_native(unit, slot, &name, opener, options, progress, bytes_done, tx) {
@@ -244,9 +290,19 @@ fn parse_all(
             }
             Detected::Parser(i) => {
                 let parser = &parsers[i];
-                if !send(tx, Event::Begin { unit: slot, path: name.clone() })
-                    || !send(tx, Event::Source { unit: slot, source: parser.source() })
-                {
+                if !send(
+                    tx,
+                    Event::Begin {
+                        unit: slot,
+                        path: name.clone(),
+                    },
+                ) || !send(
+                    tx,
+                    Event::Source {
+                        unit: slot,
+                        source: parser.source(),
+                    },
+                ) {
                     return;
                 }
                 let mut sink = ChannelSink {
@@ -301,18 +357,22 @@ fn parse_all(
             }
         };
         // Unknown or wrong source: the input fails as a whole.
-        if !send(tx, Event::Begin { unit: slot, path: name.clone() })
-            || !send(
-                tx,
-                Event::Failed {
-                    unit: slot,
-                    item: "file".into(),
-                    error,
-                    hint,
-                    raw: None,
-                },
-            )
-        {
+        if !send(
+            tx,
+            Event::Begin {
+                unit: slot,
+                path: name.clone(),
+            },
+        ) || !send(
+            tx,
+            Event::Failed {
+                unit: slot,
+                item: "file".into(),
+                error,
+                hint,
+                raw: None,
+            },
+        ) {
             return;
         }
         slot += 1;
@@ -320,7 +380,11 @@ fn parse_all(
 }
 
 /// The words and the kept bytes for a parse error that ended an input.
-fn parse_failure(e: &ParseError, unit: &Unit, opener: &Opener) -> (String, String, Option<Vec<u8>>) {
+fn parse_failure(
+    e: &ParseError,
+    unit: &Unit,
+    opener: &Opener,
+) -> (String, String, Option<Vec<u8>>) {
     let raw = match e {
         ParseError::Truncated { offset, .. } => read_tail(opener, &unit.origin, *offset),
         _ => None,
@@ -385,7 +449,11 @@ fn parse_native(
     let failure = match outcome {
         Ok(Ok(alive)) => return alive,
         Ok(Err(e)) => parse_failure(&e, unit, opener),
-        Err(e) => (e.to_string(), "check that the file is readable".to_owned(), None),
+        Err(e) => (
+            e.to_string(),
+            "check that the file is readable".to_owned(),
+            None,
+        ),
     };
     send(
         tx,
@@ -493,7 +561,9 @@ fn write_all(
             Event::Conversation { unit, conversation } => {
                 batch_messages += conversation.messages.len();
                 batch.push(Pending { unit, conversation });
-                if batch.len() >= options.batch_conversations || batch_messages >= options.batch_messages {
+                if batch.len() >= options.batch_conversations
+                    || batch_messages >= options.batch_messages
+                {
                     flush(&mut writer, &mut batch, report, options, progress)?;
                     batch_messages = 0;
                 }
@@ -518,14 +588,21 @@ fn write_all(
                     input.counts.seen += 1;
                     match outcome {
                         Ok(status) => count_status(input, status, detail.messages.len() as u64),
-                        Err(e @ (chat_store::Error::Conflict(_) | chat_store::Error::InvalidInput(_))) => {
+                        Err(
+                            e @ (chat_store::Error::Conflict(_)
+                            | chat_store::Error::InvalidInput(_)),
+                        ) => {
                             input.counts.failed += 1;
                             input.errors.push(ErrorEntry {
-                                item: format!("\"{}\" (id {})", detail.conversation.title, detail.conversation.id),
+                                item: format!(
+                                    "\"{}\" (id {})",
+                                    detail.conversation.title, detail.conversation.id
+                                ),
                                 error: e.to_string(),
-                                hint: "this conversation clashes with one already in the database; \
+                                hint:
+                                    "this conversation clashes with one already in the database; \
                                        delete one of them, then import again"
-                                    .to_owned(),
+                                        .to_owned(),
                                 quarantine_id: None,
                             });
                         }
@@ -536,7 +613,17 @@ fn write_all(
             }
             Event::ItemError { unit, error } => {
                 let quarantine_id = match (run_id, &error.raw) {
-                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &error.item.to_string(), &error.message, &error.hint, &error.location.to_string(), raw)?),
+                    (Some(run), Some(raw)) => Some(quarantine(
+                        store,
+                        run,
+                        report,
+                        unit,
+                        &error.item.to_string(),
+                        &error.message,
+                        &error.hint,
+                        &error.location.to_string(),
+                        raw,
+                    )?),
                     _ => None,
                 };
                 if let Some(input) = report.inputs.get_mut(unit) {
@@ -563,7 +650,9 @@ fn write_all(
                 raw,
             } => {
                 let quarantine_id = match (run_id, &raw) {
-                    (Some(run), Some(raw)) => Some(quarantine(store, run, report, unit, &item, &error, &hint, "", raw)?),
+                    (Some(run), Some(raw)) => Some(quarantine(
+                        store, run, report, unit, &item, &error, &hint, "", raw,
+                    )?),
                     _ => None,
                 };
                 if let Some(input) = report.inputs.get_mut(unit) {

@@ -153,8 +153,9 @@ fn plan_zip(archive: &Path, opener: &Opener, plan: &mut Plan) {
                 error: e.to_string(),
                 hint: match e {
                     OpenError::Io(_) => "check that the file is readable".to_owned(),
-                    _ => "the archive is damaged or incomplete; download the export again"
-                        .to_owned(),
+                    _ => {
+                        "the archive is damaged or incomplete; download the export again".to_owned()
+                    }
                 },
             });
             return;
@@ -207,7 +208,9 @@ fn arrange(label: &str, files: Vec<(String, Origin)>, opener: &Opener, plan: &mu
         .collect();
     for manifest in manifests {
         taken.insert(manifest.clone());
-        let Some(origin) = by_rel.get(&manifest) else { continue };
+        let Some(origin) = by_rel.get(&manifest) else {
+            continue;
+        };
         let dir = parent_of(&manifest).to_owned();
         match read_manifest(opener, origin) {
             Ok(shards) => {

@@ -80,7 +80,12 @@ impl InputReport {
     }
 
     /// Records a failure of the input as a whole (or of one item).
-    pub fn fail(&mut self, item: impl Into<String>, error: impl Into<String>, hint: impl Into<String>) {
+    pub fn fail(
+        &mut self,
+        item: impl Into<String>,
+        error: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         self.counts.failed += 1;
         self.errors.push(ErrorEntry {
             item: item.into(),

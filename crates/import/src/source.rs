@@ -89,7 +89,9 @@ pub struct Opened<'a> {
 
 impl std::fmt::Debug for Opened<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opened").field("size", &self.size).finish_non_exhaustive()
+        f.debug_struct("Opened")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
     }
 }
 
