@@ -16,7 +16,7 @@ use crate::search::is_cjk;
 
 /// Bumped when the canonical serialisation hashed by [`content_hash`] changes, so stored
 /// hashes stop matching and the next import re-checks every conversation once.
-const HASH_FORMAT: u8 = 1;
+const HASH_FORMAT: u8 = 2;
 
 /// One conversation to write.
 #[derive(Debug, Clone, Copy)]
@@ -64,22 +64,39 @@ impl std::fmt::Debug for BulkWriter {
 
 /// Page cache of the bulk writer's connection, in KiB.
 const BULK_CACHE_KIB: i64 = 512 * 1024;
+/// WAL size, in pages, at which the bulk writer's commits checkpoint (SQLite's default is
+/// 1,000 pages, which a 10,000-message batch exceeds several times over, so every commit
+/// copied its pages back at once). Bigger: pages changed by several batches (B-tree interior
+/// pages, the FTS5 structure record, segments merged soon after being written) are copied
+/// once; the WAL stays bounded at about 64 MiB plus one batch.
+const BULK_AUTOCHECKPOINT_PAGES: i64 = 16_384;
+/// SQLite's default `wal_autocheckpoint`, restored when the writer goes back to the pool.
+const DEFAULT_AUTOCHECKPOINT_PAGES: i64 = 1_000;
 
 impl Drop for BulkWriter {
     fn drop(&mut self) {
         if let Err(e) = self.conn.execute_batch(&format!(
-            "PRAGMA cache_size = -{};",
+            "PRAGMA cache_size = -{};
+             PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT_PAGES};",
             crate::store::CACHE_KIB
         )) {
             tracing::warn!(error = %e, "could not restore the cache size of a pooled connection");
+        }
+        // Copy what the larger autocheckpoint left in the WAL now, so the next interactive
+        // commit does not pay for it. PASSIVE: never waits on readers.
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        {
+            tracing::warn!(error = %e, "could not checkpoint after a bulk import");
         }
     }
 }
 
 /// Feeds serde's output straight into the hasher, without building the JSON in memory.
-struct HashWriter(Xxh3);
+struct HashWriter<'a>(&'a mut Xxh3);
 
-impl io::Write for HashWriter {
+impl io::Write for HashWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.update(buf);
         Ok(buf.len())
@@ -89,18 +106,112 @@ impl io::Write for HashWriter {
     }
 }
 
-/// xxh3-128 of the conversation's canonical JSON (field order is the struct's, so equal
-/// values hash equally).
-pub fn content_hash(c: &ParsedConversation) -> Result<[u8; 16]> {
-    let mut w = HashWriter(Xxh3::new());
-    w.0.update(&[HASH_FORMAT]);
-    serde_json::to_writer(&mut w, c)
-        .map_err(|e| Error::InvalidInput(format!("conversation cannot be serialised: {e}")))?;
-    Ok(w.0.digest128().to_be_bytes())
+/// A length-prefixed, tagged encoding of the fields that make up a conversation, so that
+/// distinct values never encode to the same byte stream.
+struct Canonical(Xxh3);
+
+impl Canonical {
+    fn tag(&mut self, t: u8) {
+        self.0.update(&[t]);
+    }
+    fn str(&mut self, s: &str) {
+        self.0.update(&(s.len() as u64).to_le_bytes());
+        self.0.update(s.as_bytes());
+    }
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.tag(0),
+            Some(s) => {
+                self.tag(1);
+                self.str(s);
+            }
+        }
+    }
+    fn opt_time(&mut self, t: Option<chat_model::Timestamp>) {
+        match t {
+            None => self.tag(0),
+            Some(t) => {
+                self.tag(1);
+                self.0.update(&t.unix_timestamp_nanos().to_le_bytes());
+                self.0.update(&t.offset().whole_seconds().to_le_bytes());
+            }
+        }
+    }
+    /// Rarely non-empty values (parts, attachments, raw provider fields) go through serde's
+    /// JSON, framed by a start tag and an end tag that JSON text cannot contain.
+    fn json<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> Result<()> {
+        self.tag(2);
+        serde_json::to_writer(HashWriter(&mut self.0), v)
+            .map_err(|e| Error::InvalidInput(format!("conversation cannot be serialised: {e}")))?;
+        self.tag(0xff);
+        Ok(())
+    }
 }
 
-/// Our id for an imported message: a hash of source, conversation and message provider ids,
-/// so writing the same message again finds the same row instead of duplicating it.
+/// xxh3-128 of a canonical encoding of everything the parser produced (every field of the
+/// conversation and of each message; the exhaustive destructuring below makes a new field a
+/// compile error here until it is hashed). Equal values hash equally.
+pub fn content_hash(c: &ParsedConversation) -> Result<[u8; 16]> {
+    let ParsedConversation {
+        source,
+        source_id,
+        title,
+        created_at,
+        updated_at,
+        messages,
+        active_leaf,
+        attachments,
+        archived,
+        model,
+        summary,
+        extra,
+    } = c;
+    let mut h = Canonical(Xxh3::new());
+    h.tag(HASH_FORMAT);
+    h.str(source.as_str());
+    h.str(source_id);
+    h.str(title);
+    h.opt_time(*created_at);
+    h.opt_time(*updated_at);
+    h.opt_str(active_leaf.as_deref());
+    h.tag(u8::from(*archived));
+    h.opt_str(model.as_deref());
+    h.opt_str(summary.as_deref());
+    if !attachments.is_empty() {
+        h.json(attachments)?;
+    }
+    if !extra.is_null() {
+        h.json(extra)?;
+    }
+    h.0.update(&(messages.len() as u64).to_le_bytes());
+    for m in messages {
+        let ParsedMessage {
+            source_id,
+            parent,
+            role,
+            content,
+            parts,
+            model,
+            created_at,
+            hidden,
+            interrupted,
+        } = m;
+        h.str(source_id);
+        h.opt_str(parent.as_deref());
+        h.str(role.as_str());
+        h.str(content);
+        if !parts.is_empty() {
+            h.json(parts)?;
+        }
+        h.opt_str(model.as_deref());
+        h.opt_time(*created_at);
+        h.tag(u8::from(*hidden) | (u8::from(*interrupted) << 1) | 0x10);
+    }
+    Ok(h.0.digest128().to_be_bytes())
+}
+
+/// A hash of source, conversation and message provider ids (32 hex digits): the part of an
+/// imported message's id that identifies the message; see [`derive_turn_id`] for the whole id.
 pub fn derive_message_id(source: &str, convo_source_id: &str, message_source_id: &str) -> String {
     let mut buf =
         Vec::with_capacity(source.len() + convo_source_id.len() + message_source_id.len() + 2);
@@ -110,6 +221,33 @@ pub fn derive_message_id(source: &str, convo_source_id: &str, message_source_id:
     buf.push(0);
     buf.extend_from_slice(message_source_id.as_bytes());
     format!("{:032x}", xxh3_128(&buf))
+}
+
+/// Our id for an imported message of the conversation `conversation_id`: the first 12 hex
+/// digits of the conversation id followed by [`derive_message_id`]. Deterministic, so writing
+/// the same message again finds the same row instead of duplicating it; and because our
+/// conversation ids are UUIDv7 (their first 12 hex digits are the creation time in ms), the
+/// messages of an import get ids in ascending order and the `id` index grows at its end
+/// instead of taking random inserts all over a large B-tree.
+pub fn derive_turn_id(
+    conversation_id: &ConversationId,
+    source: &str,
+    convo_source_id: &str,
+    message_source_id: &str,
+) -> String {
+    let mut id: String = conversation_id
+        .as_str()
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(12)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    id.push_str(&derive_message_id(
+        source,
+        convo_source_id,
+        message_source_id,
+    ));
+    id
 }
 
 /// Raw attachments and unmodelled provider fields, kept as JSON on the conversation row.
@@ -138,7 +276,7 @@ struct Stored {
 
 /// Remembers the row just inserted for the CJK index when it is visible and holds CJK text.
 fn note_cjk(tx: &Transaction<'_>, m: &ParsedMessage, inserted: usize, cjk: &mut Vec<i64>) {
-    if inserted == 1 && !m.hidden && m.content.chars().any(is_cjk) {
+    if inserted == 1 && !m.hidden && !m.content.is_ascii() && m.content.chars().any(is_cjk) {
         cjk.push(tx.last_insert_rowid());
     }
 }
@@ -158,10 +296,14 @@ const INSERT_TURN: &str = "INSERT INTO convo_turns (id, convo_id, parent_id, rol
 
 impl BulkWriter {
     pub(crate) fn new(conn: PooledConnection<SqliteConnectionManager>) -> Result<Self> {
-        // A large page cache keeps the random-order `id` index and the FTS segments being
-        // merged in memory for the whole import; restored when the writer is dropped.
-        conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB};"))
-            .ctx("sizing the bulk writer's cache")?;
+        // A large page cache keeps the indexes and the FTS segments being merged in memory
+        // for the whole import, and a larger autocheckpoint copies pages changed by several
+        // batches back once; both restored when the writer is dropped.
+        conn.execute_batch(&format!(
+            "PRAGMA cache_size = -{BULK_CACHE_KIB};
+             PRAGMA wal_autocheckpoint = {BULK_AUTOCHECKPOINT_PAGES};"
+        ))
+        .ctx("sizing the bulk writer's cache")?;
         Ok(BulkWriter { conn })
     }
 
@@ -330,11 +472,25 @@ fn write_one(
         })
         .optional()
         .ctx("looking up an imported conversation")?;
+    let (conversation_id, stored_updated) = match existing {
+        Some((id, stored_hash, stored_updated)) => {
+            let conversation_id = ConversationId::from_string(id);
+            if stored_hash.as_deref() == Some(&hash[..]) {
+                return Ok(WriteOutcome {
+                    conversation_id,
+                    status: WriteStatus::Unchanged,
+                    messages_written: 0,
+                });
+            }
+            (conversation_id, Some(stored_updated))
+        }
+        None => (ConversationId::generate(), None),
+    };
     let (created_at, updated_at) = times(c);
     let ids: Vec<String> = c
         .messages
         .iter()
-        .map(|m| derive_message_id(source, &c.source_id, &m.source_id))
+        .map(|m| derive_turn_id(&conversation_id, source, &c.source_id, &m.source_id))
         .collect();
     let by_source: HashMap<&str, usize> = c
         .messages
@@ -349,9 +505,9 @@ fn write_one(
         .or_else(|| ids.len().checked_sub(1))
         .and_then(|i| ids.get(i));
 
-    let Some((id, stored_hash, stored_updated)) = existing else {
+    let Some(stored_updated) = stored_updated else {
         deferred.arm(tx)?;
-        let id = ConversationId::generate();
+        let id = conversation_id;
         let folder = item
             .folder
             .cloned()
@@ -410,15 +566,6 @@ fn write_one(
         });
     };
 
-    let conversation_id = ConversationId::from_string(id);
-    if stored_hash.as_deref() == Some(&hash[..]) {
-        return Ok(WriteOutcome {
-            conversation_id,
-            status: WriteStatus::Unchanged,
-            messages_written: 0,
-        });
-    }
-
     deferred.arm(tx)?;
     let cid = conversation_id.as_str();
     let mut stored: HashMap<String, Stored> = HashMap::new();
@@ -476,7 +623,7 @@ fn write_one(
             }
             None => {
                 let parent = m.parent.as_deref().and_then(|p| {
-                    let pid = derive_message_id(source, &c.source_id, p);
+                    let pid = derive_turn_id(&conversation_id, source, &c.source_id, p);
                     (by_source.contains_key(p) || known.contains(pid.as_str())).then_some(pid)
                 });
                 let n = insert

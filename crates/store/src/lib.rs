@@ -45,7 +45,10 @@ mod search;
 mod store;
 mod types;
 
-pub use bulk::{content_hash, derive_message_id, BulkItem, BulkWriter, WriteOutcome, WriteStatus};
+pub use bulk::{
+    content_hash, derive_message_id, derive_turn_id, BulkItem, BulkWriter, WriteOutcome,
+    WriteStatus,
+};
 pub use error::{Error, Result};
 pub use repo::Repo;
 pub use schema::SCHEMA_VERSION;
