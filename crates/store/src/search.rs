@@ -42,6 +42,26 @@ pub(crate) fn is_cjk(c: char) -> bool {
         | '\u{F900}'..='\u{FAFF}')
 }
 
+/// The runs of CJK characters of a text, joined by single spaces: what the trigram index
+/// holds for messages written by the bulk writer. Other words of such a message are found
+/// through `turns_fts`.
+pub(crate) fn cjk_runs(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_run = false;
+    for c in text.chars() {
+        if is_cjk(c) {
+            if !in_run && !out.is_empty() {
+                out.push(' ');
+            }
+            out.push(c);
+            in_run = true;
+        } else {
+            in_run = false;
+        }
+    }
+    out
+}
+
 /// One term of a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Term {
@@ -458,22 +478,34 @@ impl Repo<'_> {
     /// The CJK route: trigram MATCH for terms of three characters or more, `LIKE` for shorter
     /// ones, over the visible messages that hold CJK text; titles by `LIKE`.
     fn search_cjk(&self, q: &SearchQuery, terms: &[Term], limit: usize) -> Result<Vec<SearchHit>> {
-        let long: Vec<Term> = terms
+        // CJK terms go to the trigram index; the other words of a mixed query must also match,
+        // through the word index (the trigram index holds only the CJK runs of a message).
+        let (cjk_terms, latin_terms): (Vec<&Term>, Vec<&Term>) =
+            terms.iter().partition(|t| t.text.chars().any(is_cjk));
+        let latin: Vec<Term> = latin_terms.into_iter().cloned().collect();
+        let long: Vec<Term> = cjk_terms
             .iter()
+            .copied()
             .filter(|t| t.text.chars().count() >= 3)
             .map(|t| Term {
                 text: t.text.clone(),
                 prefix: false,
             })
             .collect();
-        let short: Vec<String> = terms
+        let short: Vec<String> = cjk_terms
             .iter()
             .filter(|t| t.text.chars().count() < 3)
             .map(|t| format!("%{}%", like_escape(&t.text)))
             .collect();
-        let likes: String = (0..short.len())
+        let mut likes: String = (0..short.len())
             .map(|i| format!(" AND content LIKE ?{} ESCAPE '\\'", i + 3))
             .collect();
+        if !latin.is_empty() {
+            likes.push_str(&format!(
+                " AND rowid IN (SELECT rowid FROM turns_fts WHERE turns_fts MATCH ?{})",
+                short.len() + 3
+            ));
+        }
         let (sql, order) = if long.is_empty() {
             (
                 format!("SELECT rowid, 0.0 FROM turns_cjk_fts WHERE ?1 IS NULL{likes}"),
@@ -496,6 +528,9 @@ impl Repo<'_> {
         let ranked = |k: usize| -> Result<Vec<(i64, f64)>> {
             let mut args = vec![match_arg.clone(), Value::Integer(k as i64)];
             args.extend(short.iter().map(|s| Value::Text(s.clone())));
+            if !latin.is_empty() {
+                args.push(Value::Text(fts_query(&latin)));
+            }
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(args), |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?))

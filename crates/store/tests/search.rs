@@ -333,3 +333,40 @@ fn filtered_search_digs_past_many_excluded_hits() {
     assert_eq!(hits.len(), 1);
     assert!(hits[0].snippet.contains("<mark>needle</mark>"));
 }
+
+#[test]
+fn cjk_words_in_bulk_imported_english_text_are_found_and_mixed_queries_need_every_word() {
+    let (_dir, store) = common::temp_store();
+    let mut c = common::parsed("mixed-script", 2);
+    c.messages[1].content =
+        "A long answer about towers: the 東京タワー is 333 m tall, shorter than Skytree (東京スカイツリー)."
+            .into();
+    {
+        let mut w = store.bulk_writer().unwrap();
+        w.write_batch(&[chat_store::BulkItem {
+            conversation: &c,
+            folder: None,
+        }])
+        .unwrap();
+    }
+    let hits = |q: &str| -> Vec<SearchHit> {
+        search(&store, text(q))
+            .into_iter()
+            .filter(|h| h.message_id.is_some())
+            .collect()
+    };
+    assert_eq!(hits("東京タワー").len(), 1);
+    assert_eq!(hits("東京").len(), 1);
+    assert_eq!(hits("東京タワー skytree").len(), 1, "mixed query, both words present");
+    assert_eq!(hits("東京タワー giraffe").len(), 0, "mixed query, one word absent");
+    // The snippet comes from the whole message, not from the trigram index's copy.
+    assert!(hits("東京タワー")[0].snippet.contains("towers"), "{:?}", hits("東京タワー"));
+    // The trigram index holds only the CJK runs of the message.
+    let indexed: String = store
+        .read(|r| {
+            Ok(r.connection()
+                .query_row("SELECT content FROM turns_cjk_fts", [], |row| row.get(0))?)
+        })
+        .unwrap();
+    assert_eq!(indexed, "東京タワー 東京スカイツリー");
+}
