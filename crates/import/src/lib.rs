@@ -12,7 +12,8 @@
 //! ```
 //!
 //! * **Bounded memory.** Parsers stream; the channel holds at most [`CHANNEL_CAPACITY`]
-//!   conversations; a batch holds at most [`ImportOptions::batch_messages`] messages.
+//!   conversations; a batch holds at most [`ImportOptions::batch_messages`] messages and
+//!   [`ImportOptions::batch_bytes`] bytes of text.
 //! * **Safe to re-run.** The store's bulk writer is keyed on `(source, source_id)` with a
 //!   content hash: an identical conversation is recognised and skipped, a grown one gains just
 //!   its new messages, and what the user changed locally survives. Every batch is one
@@ -44,7 +45,7 @@ pub use report::{Counts, ErrorEntry, ImportReport, InputReport, Outcome};
 pub use source::Limits;
 
 /// How many parsed conversations may wait between the parse thread and the writer.
-pub const CHANNEL_CAPACITY: usize = 64;
+pub const CHANNEL_CAPACITY: usize = 16;
 
 /// What can end a whole run (anything smaller is reported per input or per item).
 #[derive(Debug, thiserror::Error)]
@@ -89,8 +90,11 @@ pub struct ImportOptions {
     pub limits: Limits,
     /// Most conversations per transaction.
     pub batch_conversations: usize,
-    /// Most messages per transaction (a batch is written when either limit is reached).
+    /// Most messages per transaction.
     pub batch_messages: usize,
+    /// Most bytes of message text per transaction (a batch is written when any limit is
+    /// reached). Bounds the search index's pending memory, whatever the messages' sizes.
+    pub batch_bytes: usize,
     /// Set to stop the run; what was read so far is written.
     pub cancel: Arc<AtomicBool>,
     /// Progress callback.
@@ -108,6 +112,7 @@ impl Default for ImportOptions {
             limits: Limits::default(),
             batch_conversations: 500,
             batch_messages: 20_000,
+            batch_bytes: 8 * 1024 * 1024,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: None,
             run_id: None,
@@ -124,6 +129,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("limits", &self.limits)
             .field("batch_conversations", &self.batch_conversations)
             .field("batch_messages", &self.batch_messages)
+            .field("batch_bytes", &self.batch_bytes)
             .field("cancelled", &self.cancel.load(Ordering::Relaxed))
             .field("run_id", &self.run_id)
             .finish_non_exhaustive()

@@ -544,6 +544,7 @@ fn write_all(
     let mut writer = store.bulk_writer()?;
     let mut batch: Vec<Pending> = Vec::new();
     let mut batch_messages = 0usize;
+    let mut batch_bytes = 0usize;
     let base = report.inputs.len();
     for event in rx.iter() {
         match event {
@@ -560,12 +561,19 @@ fn write_all(
             }
             Event::Conversation { unit, conversation } => {
                 batch_messages += conversation.messages.len();
+                batch_bytes += conversation
+                    .messages
+                    .iter()
+                    .map(|m| m.content.len())
+                    .sum::<usize>();
                 batch.push(Pending { unit, conversation });
                 if batch.len() >= options.batch_conversations
                     || batch_messages >= options.batch_messages
+                    || batch_bytes >= options.batch_bytes
                 {
                     flush(&mut writer, &mut batch, report, options, progress)?;
                     batch_messages = 0;
+                    batch_bytes = 0;
                 }
             }
             Event::Native { unit, document } => {
