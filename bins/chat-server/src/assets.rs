@@ -49,9 +49,18 @@ fn serve(path: &str) -> Option<HttpResponse> {
     let mut resp = HttpResponse::Ok();
     resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(mime)))
         .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .insert_header((header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)));
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .insert_header((
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ));
     let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..12]));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         resp.insert_header((header::ETAG, v));
@@ -94,24 +103,48 @@ mod tests {
         let app = test::init_service(App::new().configure(configure)).await;
         let page = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
         assert_eq!(page.status(), 200);
-        assert_eq!(page.headers().get(header::CONTENT_TYPE).unwrap(), "text/html; charset=utf-8");
-        assert!(page.headers().get(header::CONTENT_SECURITY_POLICY).unwrap()
+        assert_eq!(
+            page.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/html; charset=utf-8"
+        );
+        assert!(page
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
             .to_str()
             .unwrap()
             .contains("frame-ancestors 'none'"));
         let body = test::read_body(page).await;
-        assert!(String::from_utf8_lossy(&body).contains("<script type=\"module\" src=\"js/main.js\">"));
+        assert!(
+            String::from_utf8_lossy(&body).contains("<script type=\"module\" src=\"js/main.js\">")
+        );
 
-        let js = test::call_service(&app, test::TestRequest::get().uri("/js/main.js").to_request()).await;
+        let js = test::call_service(
+            &app,
+            test::TestRequest::get().uri("/js/main.js").to_request(),
+        )
+        .await;
         assert_eq!(js.status(), 200);
-        assert_eq!(js.headers().get(header::CONTENT_TYPE).unwrap(), "text/javascript; charset=utf-8");
-        assert_eq!(js.headers().get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+        assert_eq!(
+            js.headers().get(header::CONTENT_TYPE).unwrap(),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(
+            js.headers().get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+            "nosniff"
+        );
 
-        let route = test::call_service(&app, test::TestRequest::get().uri("/c/abc").to_request()).await;
+        let route =
+            test::call_service(&app, test::TestRequest::get().uri("/c/abc").to_request()).await;
         assert_eq!(route.status(), 200);
-        let missing = test::call_service(&app, test::TestRequest::get().uri("/js/nope.js").to_request()).await;
+        let missing = test::call_service(
+            &app,
+            test::TestRequest::get().uri("/js/nope.js").to_request(),
+        )
+        .await;
         assert_eq!(missing.status(), 404);
-        let api = test::call_service(&app, test::TestRequest::get().uri("/api/v2/x").to_request()).await;
+        let api =
+            test::call_service(&app, test::TestRequest::get().uri("/api/v2/x").to_request()).await;
         assert_eq!(api.status(), 404);
         let body: serde_json::Value = test::read_body_json(api).await;
         assert_eq!(body["error"], "not_found");

@@ -67,6 +67,28 @@ struct Args {
     #[arg(long, env = "CHAT_WORKERS")]
     workers: Option<usize>,
 
+    /// The model server's API root (any OpenAI-compatible server: Ollama, llama.cpp, vLLM,
+    /// LM Studio, OpenAI), e.g. http://localhost:11434/v1. Without it the built-in offline
+    /// assistant answers.
+    #[arg(long, env = "CHAT_LLM_BASE_URL")]
+    llm_base_url: Option<String>,
+
+    /// The model to ask (default: the first one the server lists).
+    #[arg(long, env = "CHAT_LLM_MODEL")]
+    llm_model: Option<String>,
+
+    /// API key sent to the model server as `Authorization: Bearer`.
+    #[arg(long, env = "CHAT_LLM_API_KEY", hide_env_values = true)]
+    llm_api_key: Option<String>,
+
+    /// Pause between the offline assistant's deltas, in milliseconds (0 for benchmarks).
+    #[arg(long, env = "CHAT_OFFLINE_DELAY_MS")]
+    offline_delay_ms: Option<u64>,
+
+    /// Most WebSocket connections open at once; more are answered 503.
+    #[arg(long, env = "CHAT_WS_MAX_CONNECTIONS", default_value_t = chat_api::DEFAULT_MAX_CONNECTIONS)]
+    ws_max_connections: usize,
+
     /// Fill the database with N generated messages for benchmarks, then exit.
     #[arg(long, hide = true, value_name = "N")]
     seed_demo: Option<u64>,
@@ -191,9 +213,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let provider = model_provider(&args)?;
+    tracing::info!(
+        provider = provider.name(),
+        model = provider.default_model(),
+        "chat model"
+    );
     let mut builder = chat_api::ApiState::builder(store.clone())
         .token(token.clone())
-        .max_upload(args.max_upload);
+        .max_upload(args.max_upload)
+        .provider(provider)
+        .chat_limits(chat_api::ChatLimits {
+            max_connections: args.ws_max_connections.max(1),
+            ..chat_api::ChatLimits::default()
+        });
     if let Some(dir) = &args.upload_dir {
         builder = builder.upload_dir(dir);
     }
@@ -234,7 +267,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "chat-server started"
     );
 
-    // actix installs the SIGINT/SIGTERM handlers and drains in-flight requests on either.
+    // actix installs the SIGINT/SIGTERM handlers and drains in-flight requests on either. A
+    // WebSocket would hold that drain open for the whole grace period, so on the same signals
+    // the live sessions close first (replies being written store what they have).
+    let signal_state = state.clone();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("closing live connections");
+        signal_state.close_live_connections();
+    });
     server.run().await.context("the HTTP server failed")?;
 
     tracing::info!("stopping: waiting for imports");
@@ -252,6 +293,66 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .context("checkpointing the database")?;
     tracing::info!("stopped; the database is checkpointed");
     Ok(())
+}
+
+/// The chat model: the OpenAI-compatible server when a base URL is configured, else the
+/// offline assistant.
+fn model_provider(args: &Args) -> anyhow::Result<std::sync::Arc<dyn chat_llm::ChatProvider>> {
+    let base_url = args
+        .llm_base_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    match base_url {
+        Some(url) => {
+            let config =
+                chat_llm::LlmConfig::new(url, args.llm_model.clone(), args.llm_api_key.clone());
+            chat_llm::provider_from_config(Some(config))
+                .context("the model configuration (--llm-base-url / CHAT_LLM_BASE_URL) cannot work")
+        }
+        None => {
+            if args
+                .llm_model
+                .as_deref()
+                .is_some_and(|m| !m.trim().is_empty())
+            {
+                bail!(
+                    "--llm-model (CHAT_LLM_MODEL) is set but --llm-base-url (CHAT_LLM_BASE_URL) is not;                      set the model server's address too, e.g. http://localhost:11434/v1 for Ollama"
+                );
+            }
+            let mut offline = chat_llm::OfflineProvider::new();
+            if let Some(ms) = args.offline_delay_ms {
+                offline = offline.with_delay(Duration::from_millis(ms));
+            }
+            Ok(std::sync::Arc::new(offline))
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,10 @@ fn apt_install(packages: &[&str]) {
         "the browser tests need {packages:?}: install them (e.g. `sudo apt-get install -y {}`) and run the tests again",
         packages.join(" ")
     );
-    let update = Command::new("apt-get").args(["update", "-qq"]).status().unwrap();
+    let update = Command::new("apt-get")
+        .args(["update", "-qq"])
+        .status()
+        .unwrap();
     assert!(update.success(), "apt-get update failed");
     let install = Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
@@ -46,7 +49,8 @@ fn apt_install(packages: &[&str]) {
 }
 
 fn chromium() -> PathBuf {
-    let path = PathBuf::from(std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    let path =
+        PathBuf::from(std::env::var("CHROMIUM_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     if !path.exists() {
         apt_install(&["chromium"]);
     }
@@ -87,11 +91,18 @@ fn browser_suite_passes_against_the_real_server() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     eprintln!("{stderr}");
-    assert!(out.status.success(), "the browser suite failed (see the output above)");
+    assert!(
+        out.status.success(),
+        "the browser suite failed (see the output above)"
+    );
     // The spec reporter ends with "ℹ pass N" / "ℹ fail 0": make sure tests actually ran.
     let passed = stdout
         .lines()
-        .find_map(|l| l.trim().strip_prefix("ℹ pass ").and_then(|n| n.trim().parse::<u32>().ok()))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("ℹ pass ")
+                .and_then(|n| n.trim().parse::<u32>().ok())
+        })
         .unwrap_or(0);
     assert!(passed > 0, "the browser suite ran no test");
 }

@@ -31,6 +31,9 @@ fn command(db: &Path, bind: &str) -> Command {
         .env_remove("CHAT_TOKEN")
         .env_remove("CHAT_BIND")
         .env_remove("CHAT_DB")
+        .env_remove("CHAT_LLM_BASE_URL")
+        .env_remove("CHAT_LLM_MODEL")
+        .env_remove("CHAT_LLM_API_KEY")
         .env("CHAT_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -245,4 +248,129 @@ async fn a_token_from_the_environment_guards_every_route_but_health() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+/// The next JSON text frame of a WebSocket (pings skipped).
+async fn next_json(ws: &mut actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("the connection is open")
+            .unwrap();
+        match frame {
+            awc::ws::Frame::Text(bytes) => return serde_json::from_slice(&bytes).unwrap(),
+            awc::ws::Frame::Ping(_) | awc::ws::Frame::Pong(_) => {}
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn chats_over_the_websocket_with_no_model_configured() {
+    use futures_util::SinkExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let mut cmd = command(&db, "127.0.0.1:0");
+    cmd.env("CHAT_OFFLINE_DELAY_MS", "1");
+    let mut server = start(cmd);
+    let base = server.base.clone();
+    let ws_url = format!("{}/api/v1/ws", base.replacen("http", "ws", 1));
+    let (_, mut ws) = awc::Client::new()
+        .ws(ws_url.as_str())
+        .connect()
+        .await
+        .unwrap();
+    let (_, mut other) = awc::Client::new()
+        .ws(ws_url.as_str())
+        .connect()
+        .await
+        .unwrap();
+    for c in [&mut ws, &mut other] {
+        c.send(awc::ws::Message::Text(r#"{"type":"ping"}"#.into()))
+            .await
+            .unwrap();
+        assert_eq!(next_json(c).await["type"], "pong");
+    }
+    let content = "Hello!\n\n```sh\necho  hi\n```";
+    let frame = json!({"type": "chat.send", "request_id": "1", "conversation_id": null, "content": content});
+    ws.send(awc::ws::Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    let mut streamed = String::new();
+    let mut deltas = 0;
+    let (id, done) = loop {
+        let f = next_json(&mut ws).await;
+        match f["type"].as_str().unwrap() {
+            "chat.accepted" | "conversation.updated" => {}
+            "chat.delta" => {
+                deltas += 1;
+                streamed.push_str(f["delta"].as_str().unwrap());
+            }
+            "chat.done" => break (f["conversation_id"].as_str().unwrap().to_owned(), f),
+            other => panic!("unexpected {other}: {f}"),
+        }
+    };
+    assert!(deltas >= 2);
+    assert_eq!(done["content"], streamed.as_str());
+    assert_eq!(done["model"], "offline");
+    assert!(streamed.contains("No language model is configured"));
+    assert!(
+        streamed.contains("> echo  hi"),
+        "the offline reply quotes the message"
+    );
+    // The other tab hears about it.
+    loop {
+        let f = next_json(&mut other).await;
+        if f["type"] == "conversation.updated" && f["conversation"]["id"] == id.as_str() {
+            break;
+        }
+    }
+    // Stored, with the offline title.
+    let client = awc::Client::default();
+    let mut res = client
+        .get(format!("{base}/api/v1/conversations/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let detail = json_of(&mut res).await;
+    let messages = detail["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["content"], content);
+    assert_eq!(messages[1]["content"], streamed.as_str());
+    assert_eq!(messages[1]["status"], "complete");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut res = client
+            .get(format!("{base}/api/v1/conversations/{id}"))
+            .send()
+            .await
+            .unwrap();
+        let detail = json_of(&mut res).await;
+        if detail["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Hello!"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no title: {detail}");
+        actix_rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A shutdown with a live connection is still quick and clean.
+    sigterm(&server.child);
+    let status = wait_exit(&mut server.child, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn a_model_without_a_base_url_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(&dir.path().join("chat.db"), "127.0.0.1:0")
+        .env("CHAT_LLM_MODEL", "llama3.2")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CHAT_LLM_BASE_URL"), "{err}");
 }

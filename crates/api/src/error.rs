@@ -47,6 +47,14 @@ pub enum ApiError {
     /// 503: the database is busy beyond its timeout, or the server is shutting down.
     #[error("{0}")]
     Unavailable(String),
+    /// 502: the model server failed (unreachable, an HTTP error, a timeout).
+    #[error("{message}")]
+    Upstream {
+        /// The model error's code, e.g. `model_unreachable`, `model_timeout`.
+        code: &'static str,
+        /// What failed and what to change, for a person.
+        message: String,
+    },
     /// 500: something failed inside; the cause was logged when this value was made.
     #[error("an internal error occurred; the server log has the details")]
     Internal,
@@ -93,7 +101,9 @@ impl ApiError {
     /// The snake_case code sent as `error`.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::NotFound { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Upstream { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -114,6 +124,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -161,6 +172,16 @@ impl From<chat_store::Error> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::internal(format!("a blocking task failed: {e}"))
+    }
+}
+
+impl From<chat_llm::Error> for ApiError {
+    fn from(e: chat_llm::Error) -> Self {
+        tracing::warn!(error = %e, "the model failed");
+        ApiError::Upstream {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 

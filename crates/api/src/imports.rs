@@ -81,11 +81,102 @@ pub struct ImportJobView {
     pub report: Option<serde_json::Value>,
     /// Why the job failed, in a sentence (details are in the report's errors).
     pub error: Option<String>,
+    /// Set when this job retries an earlier one: what that one did, and what changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_of: Option<RetryView>,
+}
+
+/// What a retried import did, and what the retry changed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RetryView {
+    /// The earlier job's id.
+    pub id: String,
+    /// How the earlier job ended.
+    pub previous: RunSummary,
+    /// What changed, in a sentence, once the retry has run.
+    pub changes: Option<String>,
+}
+
+/// A finished import in a few numbers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunSummary {
+    /// `done` or `failed`.
+    pub status: String,
+    /// `success`, `partial` or `nothing`.
+    pub outcome: Option<String>,
+    /// The forced source, if any (`null`: detected).
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Source>,
+    /// Conversations new to the store.
+    pub imported: u64,
+    /// Conversations that changed.
+    pub updated: u64,
+    /// Conversations already present and identical.
+    pub unchanged: u64,
+    /// Items or inputs that failed.
+    pub failed: u64,
+    /// The first error of the report, when there was one.
+    pub first_error: Option<String>,
+}
+
+impl RunSummary {
+    /// Summarises a finished job.
+    pub(crate) fn of(view: &ImportJobView) -> Self {
+        let totals = view.report.as_ref().and_then(|r| r.get("totals"));
+        let count = |key: &str| {
+            totals
+                .and_then(|t| t.get(key))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
+        };
+        let first_error = view
+            .report
+            .as_ref()
+            .and_then(|r| serde_json::from_value::<chat_import::ImportReport>(r.clone()).ok())
+            .and_then(|r| r.errors().next().map(|(_, e)| e.error.clone()))
+            .or_else(|| view.error.clone());
+        RunSummary {
+            status: view.status.clone(),
+            outcome: view.outcome.clone(),
+            source: view.source,
+            imported: count("imported"),
+            updated: count("updated"),
+            unchanged: count("unchanged"),
+            failed: count("failed"),
+            first_error,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let how = match self.source {
+            Some(s) => format!("read as {}", s.as_str()),
+            None => "source detected".to_owned(),
+        };
+        format!(
+            "{} ({how}): {} imported, {} updated, {} unchanged, {} failed",
+            self.status, self.imported, self.updated, self.unchanged, self.failed
+        )
+    }
+}
+
+/// "before → now" for a retry.
+fn describe_changes(previous: &RunSummary, now: &RunSummary) -> String {
+    let mut out = format!("before: {}; now: {}", previous.describe(), now.describe());
+    match (&previous.first_error, &now.first_error) {
+        (Some(before), None) => out.push_str(&format!("; the error {before:?} is gone")),
+        (Some(before), Some(after)) if before != after => {
+            out.push_str(&format!("; the error is now {after:?} (was {before:?})"));
+        }
+        (Some(_), Some(after)) => out.push_str(&format!("; the same error remains: {after:?}")),
+        (None, Some(after)) => out.push_str(&format!("; a new error: {after:?}")),
+        (None, None) => {}
+    }
+    out
 }
 
 /// An upload folder, removed when the last reference goes.
 #[derive(Debug)]
-struct UploadDir(PathBuf);
+pub(crate) struct UploadDir(pub(crate) PathBuf);
 
 impl Drop for UploadDir {
     fn drop(&mut self) {
@@ -146,8 +237,20 @@ impl Jobs {
         }
     }
 
-    fn view(&self, id: &str) -> Option<ImportJobView> {
+    pub(crate) fn view(&self, id: &str) -> Option<ImportJobView> {
         lock(&self.inner).jobs.get(id).map(|j| j.view.clone())
+    }
+
+    /// The kept upload folder of a job and its files (relative), while it is kept.
+    pub(crate) fn kept_upload(&self, id: &str) -> Option<(PathBuf, Vec<String>)> {
+        let inner = lock(&self.inner);
+        let job = inner.jobs.get(id)?;
+        let dir = job.upload.as_ref()?;
+        Some((dir.0.clone(), job.view.files.clone()))
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
     }
 
     fn views(&self) -> Vec<ImportJobView> {
@@ -235,7 +338,7 @@ fn scrub(value: &mut serde_json::Value, dir: &str) {
     }
 }
 
-fn upload_path(state: &ApiState, id: &str) -> PathBuf {
+pub(crate) fn upload_path(state: &ApiState, id: &str) -> PathBuf {
     state.upload_dir().join(format!("chat-upload-{id}"))
 }
 
@@ -344,6 +447,10 @@ fn finish(state: &ApiState, id: &str, error: Option<String>) {
         job.view.status = if error.is_some() { "failed" } else { "done" }.to_owned();
         job.view.error = error;
         job.view.finished_at = Some(chat_model::timestamp::now());
+        let now = RunSummary::of(&job.view);
+        if let Some(retry) = job.view.retry_of.as_mut() {
+            retry.changes = Some(describe_changes(&retry.previous, &now));
+        }
     });
     if let Some(view) = view {
         tracing::info!(job = %id, status = %view.status, "import finished");
@@ -353,13 +460,14 @@ fn finish(state: &ApiState, id: &str, error: Option<String>) {
 }
 
 /// Starts a job over files already in its upload folder.
-fn start(
+pub(crate) fn start(
     state: &web::Data<ApiState>,
     id: String,
     upload: UploadDir,
     files: Vec<String>,
     source: Option<Source>,
     folder: Option<FolderPath>,
+    retry_of: Option<RetryView>,
 ) -> Result<ImportJobView, ApiError> {
     let paths = if files.len() == 1 {
         vec![upload.0.join(&files[0])]
@@ -387,6 +495,7 @@ fn start(
         outcome: None,
         report: None,
         error: None,
+        retry_of,
     };
     state.jobs.insert(Job {
         view: view.clone(),
@@ -636,7 +745,7 @@ pub async fn create(
         ));
     }
     tracing::info!(job = %id, bytes = total, files = files.len(), "import upload accepted");
-    let view = start(&state, id.clone(), upload, files, source, folder)?;
+    let view = start(&state, id.clone(), upload, files, source, folder, None)?;
     Ok(HttpResponse::Accepted()
         .insert_header((LOCATION, format!("imports/{id}")))
         .json(Accepted {
@@ -678,7 +787,18 @@ fn record_view(state: &ApiState, r: chat_store::ImportRunRecord) -> ImportJobVie
         error: r
             .error
             .map(|_| "the import failed; the server log has the details".to_owned()),
+        retry_of: None,
     }
+}
+
+/// A job's view from memory, or from the store for runs of the CLI or an earlier server.
+pub(crate) async fn find_view(state: &ApiState, id: &str) -> Result<ImportJobView, ApiError> {
+    if let Some(view) = state.jobs.view(id) {
+        return Ok(view);
+    }
+    let owned = id.to_owned();
+    let record = state.read(move |repo| repo.get_import_run(&owned)).await?;
+    Ok(record_view(state, record))
 }
 
 /// An import job's status, progress and report.

@@ -53,10 +53,12 @@
 //! origins).
 
 mod auth;
+mod chat;
 pub mod dto;
 mod error;
 mod extract;
 mod hub;
+mod import_helper;
 mod imports;
 mod openapi;
 mod params;
@@ -66,10 +68,14 @@ mod state;
 use actix_web::{middleware, web};
 
 pub use auth::{constant_time_eq, token_required_for};
+pub use chat::{
+    ChatLimits, DEFAULT_CLIENT_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_FRAME, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
+};
 pub use error::{ApiError, ErrorBody};
 pub use extract::JsonBody;
 pub use hub::{Event, Hub, HubMessage};
-pub use imports::ImportJobView;
+pub use imports::{ImportJobView, RetryView, RunSummary};
 pub use openapi::ApiDoc;
 pub use state::{ApiState, ApiStateBuilder, Extensions, DEFAULT_JSON_LIMIT, DEFAULT_MAX_UPLOAD};
 
@@ -81,6 +87,9 @@ use routes::{conversations, export, library};
 /// `app_data`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/api/v1/health").route(web::get().to(library::health)))
+        // Outside the token middleware: the upgrade checks the token itself, from the header
+        // or `?token=` (browsers cannot set headers on a WebSocket).
+        .service(web::resource("/api/v1/ws").route(web::get().to(chat::session::upgrade)))
         .service(
             web::scope("/api/v1")
                 .wrap(middleware::from_fn(auth::require_token))
@@ -116,6 +125,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(conversations::add_message),
         )
         .route(
+            "/conversations/{id}/summary",
+            web::post().to(conversations::summarize),
+        )
+        .route(
             "/conversations/{id}/fork",
             web::post().to(conversations::fork),
         )
@@ -146,5 +159,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(imports::create)),
         )
         .route("/imports/{id}", web::get().to(imports::get))
-        .route("/imports/{id}/cancel", web::post().to(imports::cancel));
+        .route("/imports/{id}/cancel", web::post().to(imports::cancel))
+        .route(
+            "/imports/{id}/explain",
+            web::post().to(import_helper::explain),
+        )
+        .route("/imports/{id}/retry", web::post().to(import_helper::retry));
 }

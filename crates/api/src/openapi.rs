@@ -39,6 +39,7 @@ impl Modify for BearerAuth {
         conversations::bulk_archive,
         conversations::add_message,
         conversations::fork,
+        conversations::summarize,
         conversations::put_tag,
         conversations::delete_tag,
         conversations::export_one,
@@ -55,13 +56,16 @@ impl Modify for BearerAuth {
         crate::imports::get,
         crate::imports::list,
         crate::imports::cancel,
+        crate::import_helper::explain,
+        crate::import_helper::retry,
+        crate::chat::session::upgrade,
     ),
     components(schemas(crate::hub::Event)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "conversations"), (name = "messages"), (name = "tags"), (name = "search"),
-        (name = "export"), (name = "imports"), (name = "system"),
+        (name = "export"), (name = "imports"), (name = "chat"), (name = "system"),
     )
 )]
 #[derive(Debug)]

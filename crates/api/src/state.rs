@@ -10,9 +10,11 @@ use std::time::Duration;
 
 use actix_web::http::header::HeaderMap;
 use actix_web::web;
+use chat_llm::{ChatProvider, OfflineProvider};
 use chat_store::{Repo, Store};
 
 use crate::auth;
+use crate::chat::{ChatLimits, Runtime};
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::imports::Jobs;
@@ -47,6 +49,9 @@ pub struct ApiState {
     hub: Hub,
     pub(crate) jobs: Jobs,
     extensions: Extensions,
+    provider: Arc<dyn ChatProvider>,
+    chat_limits: ChatLimits,
+    pub(crate) chat: Runtime,
 }
 
 /// Builds an [`ApiState`].
@@ -59,6 +64,8 @@ pub struct ApiStateBuilder {
     upload_dir: Option<PathBuf>,
     hub: Option<Hub>,
     extensions: Extensions,
+    provider: Option<Arc<dyn ChatProvider>>,
+    chat_limits: ChatLimits,
 }
 
 impl ApiStateBuilder {
@@ -94,6 +101,19 @@ impl ApiStateBuilder {
         self
     }
 
+    /// The model provider that writes chat replies, summaries, titles and import
+    /// explanations (default: [`OfflineProvider`], which needs no model).
+    pub fn provider(mut self, provider: Arc<dyn ChatProvider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Limits of the WebSocket chat (default: [`ChatLimits::default`]).
+    pub fn chat_limits(mut self, limits: ChatLimits) -> Self {
+        self.chat_limits = limits;
+        self
+    }
+
     /// Attaches a value reachable with [`ApiState::extension`]; one per type.
     pub fn extension<T: Any + Send + Sync>(mut self, value: T) -> Self {
         self.extensions.0.insert(TypeId::of::<T>(), Arc::new(value));
@@ -111,6 +131,11 @@ impl ApiStateBuilder {
             hub: self.hub.unwrap_or_default(),
             jobs: Jobs::default(),
             extensions: self.extensions,
+            provider: self
+                .provider
+                .unwrap_or_else(|| Arc::new(OfflineProvider::new())),
+            chat_limits: self.chat_limits,
+            chat: Runtime::default(),
         })
     }
 }
@@ -126,6 +151,8 @@ impl ApiState {
             upload_dir: None,
             hub: None,
             extensions: Extensions::default(),
+            provider: None,
+            chat_limits: ChatLimits::default(),
         }
     }
 
@@ -151,6 +178,50 @@ impl ApiState {
             Some(expected) => auth::bearer(headers)
                 .is_some_and(|given| auth::constant_time_eq(given.as_bytes(), expected.as_bytes())),
         }
+    }
+
+    /// Like [`ApiState::authorized`], for the WebSocket upgrade only: the token may also come
+    /// as `?token=` (`query_token`), since browsers cannot set headers on a WebSocket.
+    pub fn authorized_ws(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
+        match &self.token {
+            None => true,
+            Some(expected) => {
+                let header_ok = auth::bearer(headers).is_some_and(|given| {
+                    auth::constant_time_eq(given.as_bytes(), expected.as_bytes())
+                });
+                let query_ok = query_token.is_some_and(|given| {
+                    auth::constant_time_eq(given.as_bytes(), expected.as_bytes())
+                });
+                header_ok | query_ok
+            }
+        }
+    }
+
+    /// The model provider.
+    pub fn provider(&self) -> &Arc<dyn ChatProvider> {
+        &self.provider
+    }
+
+    /// The limits of the WebSocket chat.
+    pub fn chat_limits(&self) -> &ChatLimits {
+        &self.chat_limits
+    }
+
+    /// Open WebSocket connections.
+    pub fn live_connections(&self) -> usize {
+        self.chat.connections()
+    }
+
+    /// Closes every WebSocket session (code 1012, "service restart"): replies being written
+    /// stop and store what they have. Call it when a shutdown signal arrives, before the HTTP
+    /// server drains its connections, since a WebSocket would otherwise hold the drain open.
+    pub fn close_live_connections(&self) {
+        self.chat.closing().cancel();
+    }
+
+    /// Whether a reply is being written in a conversation.
+    pub fn is_generating(&self, conversation_id: &str) -> bool {
+        self.chat.is_running(conversation_id)
     }
 
     /// The largest import upload in bytes.
@@ -205,6 +276,7 @@ impl ApiState {
     /// every job ended in time. Call it after the HTTP server has stopped and before
     /// [`Store::checkpoint`].
     pub fn shutdown(&self, timeout: Duration) -> bool {
+        self.close_live_connections();
         self.jobs.shutdown(timeout)
     }
 }

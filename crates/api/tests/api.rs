@@ -1130,6 +1130,10 @@ async fn openapi_covers_every_endpoint() {
         ("/api/v1/imports", "post"),
         ("/api/v1/imports/{id}", "get"),
         ("/api/v1/imports/{id}/cancel", "post"),
+        ("/api/v1/imports/{id}/explain", "post"),
+        ("/api/v1/imports/{id}/retry", "post"),
+        ("/api/v1/conversations/{id}/summary", "post"),
+        ("/api/v1/ws", "get"),
     ];
     for (path, method) in expected {
         assert!(

@@ -3,83 +3,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
-use actix_web::http::header;
-use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
 use common::*;
-
-fn fixture(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/import")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn raw_upload(uri: &str, content_type: &str, body: Vec<u8>) -> TestRequest {
-    TestRequest::post()
-        .uri(uri)
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .set_payload(body)
-}
-
-fn multipart_upload(uri: &str, files: &[(&str, Vec<u8>)], fields: &[(&str, &str)]) -> TestRequest {
-    let boundary = "----chat-api-test-boundary";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                .as_bytes(),
-        );
-    }
-    for (file, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    TestRequest::post()
-        .uri(uri)
-        .insert_header((
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        ))
-        .set_payload(body)
-}
-
-/// Polls the job until it leaves `queued`/`running`.
-async fn wait_for<S, B>(app: &S, id: &str) -> Value
-where
-    S: actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<B>,
-        Error = actix_web::Error,
-    >,
-    B: actix_web::body::MessageBody,
-{
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (s, job) = send(app, get(&format!("/api/v1/imports/{id}"))).await;
-        assert_eq!(s, 200, "{job}");
-        assert!(job.get("progress").is_some());
-        match job["status"].as_str().unwrap() {
-            "queued" | "running" => {}
-            "done" | "failed" => return job,
-            other => panic!("unknown status {other}"),
-        }
-        assert!(Instant::now() < deadline, "import did not finish: {job}");
-        actix_rt::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn no_server_paths(env: &Env, v: &Value) {
     let text = v.to_string();

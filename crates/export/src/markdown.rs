@@ -105,7 +105,10 @@ fn single_line(s: &str) -> String {
 
 /// The path from the root to `leaf` (inclusive), parents first. Cycle-safe; a missing leaf
 /// gives an empty path.
-pub(crate) fn active_path<'a>(messages: &'a [Message], leaf: Option<&MessageId>) -> Vec<&'a Message> {
+pub(crate) fn active_path<'a>(
+    messages: &'a [Message],
+    leaf: Option<&MessageId>,
+) -> Vec<&'a Message> {
     let by_id: HashMap<&MessageId, &Message> = messages.iter().map(|m| (&m.id, m)).collect();
     let mut path = Vec::new();
     let mut seen = HashSet::new();

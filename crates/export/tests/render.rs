@@ -28,7 +28,13 @@ fn msg(id: &str, parent: Option<&str>, role: Role, content: &str, minute: i64) -
 fn sample() -> ConversationDetail {
     let mut system = msg("m0", None, Role::System, "You are terse.", 0);
     system.hidden = true;
-    let user = msg("m1", Some("m0"), Role::User, "How do I read a file?\n\nIn Rust.", 1);
+    let user = msg(
+        "m1",
+        Some("m0"),
+        Role::User,
+        "How do I read a file?\n\nIn Rust.",
+        1,
+    );
     let mut old = msg("m2a", Some("m1"), Role::Assistant, "Use `std::fs`.", 2);
     old.rating = Some(Rating {
         value: RatingValue::Down,
@@ -54,7 +60,13 @@ fn sample() -> ConversationDetail {
         reason: None,
         created_at: timestamp::from_millis(1_710_000_960_000).unwrap(),
     });
-    let user2 = msg("m3", Some("m2b"), Role::User, "And <script>alert(1)</script>?", 4);
+    let user2 = msg(
+        "m3",
+        Some("m2b"),
+        Role::User,
+        "And <script>alert(1)</script>?",
+        4,
+    );
     let mut cut = msg("m4", Some("m3"), Role::Assistant, "Scripts are", 5);
     cut.status = MessageStatus::Interrupted;
     ConversationDetail {

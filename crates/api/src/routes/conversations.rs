@@ -558,3 +558,55 @@ pub async fn export_one(
         })
         .body(body))
 }
+
+/// Longest wait for a model-written summary.
+const SUMMARY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Writes a summary of the conversation's active branch with the configured model (without
+/// one, an extractive summary of the conversation itself), stores it and returns the
+/// conversation.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/summary", tag = "conversations",
+    params(("id" = String, Path, description = "Conversation id")),
+    responses((status = 200, body = ConversationView), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
+pub async fn summarize(state: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let id = ConversationId::from_string(id.into_inner());
+    let read_id = id.clone();
+    let messages: Vec<chat_llm::ChatMessage> = state
+        .read(move |repo| {
+            Ok(repo
+                .active_branch(&read_id, false)?
+                .iter()
+                .filter(|m| !m.content.trim().is_empty())
+                .map(chat_llm::ChatMessage::from)
+                .collect())
+        })
+        .await?;
+    if messages.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_conversation",
+            "the conversation has no messages to summarize",
+        ));
+    }
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let summary = tokio::time::timeout(
+        SUMMARY_TIMEOUT,
+        state.provider().summarize(&messages, cancel.clone()),
+    )
+    .await
+    .map_err(|_| {
+        cancel.cancel();
+        ApiError::Upstream {
+            code: "model_timeout",
+            message: format!(
+                "the model did not write a summary within {}s",
+                SUMMARY_TIMEOUT.as_secs()
+            ),
+        }
+    })??;
+    let c = state
+        .write(move |repo| repo.set_summary(&id, Some(summary.trim())))
+        .await?;
+    publish(&state, &c);
+    Ok(HttpResponse::Ok().json(ConversationView::from(c)))
+}
