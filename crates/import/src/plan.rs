@@ -145,7 +145,10 @@ fn plan_dir(dir: &Path, opener: &Opener, plan: &mut Plan) {
 
 fn plan_zip(archive: &Path, opener: &Opener, plan: &mut Plan) {
     let label = archive.display().to_string();
-    let (entries, unsafe_names) = match zip_entries(archive) {
+    let crate::source::ZipListing {
+        safe: entries,
+        unsafe_names,
+    } = match zip_entries(archive) {
         Ok(v) => v,
         Err(e) => {
             plan.problems.push(Problem {

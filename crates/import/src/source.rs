@@ -208,9 +208,18 @@ impl Opener {
     }
 }
 
-/// Lists the entries of a zip archive: `(index, name)` for every file entry whose name is safe,
-/// and separately the names that are not (`..`, absolute paths), which are ignored.
-pub fn zip_entries(archive: &Path) -> Result<(Vec<(usize, String)>, Vec<String>), OpenError> {
+/// The entries of a zip archive, as listed by [`zip_entries`].
+#[derive(Debug, Default)]
+pub struct ZipListing {
+    /// `(index, name)` of every file entry whose name is safe.
+    pub safe: Vec<(usize, String)>,
+    /// Names that escape the archive (`..`, absolute paths); they are ignored.
+    pub unsafe_names: Vec<String>,
+}
+
+/// Lists the entries of a zip archive: every file entry whose name is safe, and separately the
+/// names that are not.
+pub fn zip_entries(archive: &Path) -> Result<ZipListing, OpenError> {
     let file = File::open(archive)?;
     let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(zip_err)?;
     let mut safe = Vec::new();
@@ -233,7 +242,7 @@ pub fn zip_entries(archive: &Path) -> Result<(Vec<(usize, String)>, Vec<String>)
             safe.push((i, name.replace('\\', "/")));
         }
     }
-    Ok((safe, unsafe_names))
+    Ok(ZipListing { safe, unsafe_names })
 }
 
 /// Counts inflated bytes: an entry may not inflate beyond its declared size, and a run may not

@@ -357,10 +357,22 @@ fn cjk_words_in_bulk_imported_english_text_are_found_and_mixed_queries_need_ever
     };
     assert_eq!(hits("東京タワー").len(), 1);
     assert_eq!(hits("東京").len(), 1);
-    assert_eq!(hits("東京タワー skytree").len(), 1, "mixed query, both words present");
-    assert_eq!(hits("東京タワー giraffe").len(), 0, "mixed query, one word absent");
+    assert_eq!(
+        hits("東京タワー skytree").len(),
+        1,
+        "mixed query, both words present"
+    );
+    assert_eq!(
+        hits("東京タワー giraffe").len(),
+        0,
+        "mixed query, one word absent"
+    );
     // The snippet comes from the whole message, not from the trigram index's copy.
-    assert!(hits("東京タワー")[0].snippet.contains("towers"), "{:?}", hits("東京タワー"));
+    assert!(
+        hits("東京タワー")[0].snippet.contains("towers"),
+        "{:?}",
+        hits("東京タワー")
+    );
     // The trigram index holds only the CJK runs of the message.
     let indexed: String = store
         .read(|r| {
