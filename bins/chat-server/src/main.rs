@@ -245,7 +245,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .configure(chat_api::configure)
             .configure(assets::configure)
     })
-    .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+    // Streamed chat deltas are small writes: without TCP_NODELAY, Nagle's algorithm holds each
+    // one until the previous is acknowledged, and a client's delayed ACK makes that ~40 ms.
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        }
+    });
     if let Some(workers) = args.workers {
         server = server.workers(workers.max(1));
     }

@@ -54,6 +54,8 @@ pub struct HubMessage {
     pub origin: Option<u64>,
     /// The event.
     pub event: Arc<Event>,
+    /// The event as JSON, serialised once for every subscriber.
+    pub json: Arc<str>,
 }
 
 /// A cloneable handle on the broadcast channel.
@@ -88,9 +90,11 @@ impl Hub {
     /// Publishes an event caused by connection `origin`.
     pub fn publish_from(&self, origin: Option<u64>, event: Event) {
         // An error only means nobody is listening, which is fine.
+        let json: Arc<str> = serde_json::to_string(&event).unwrap_or_default().into();
         let _ = self.tx.send(HubMessage {
             origin,
             event: Arc::new(event),
+            json,
         });
     }
 

@@ -52,6 +52,10 @@ pub struct ApiState {
     provider: Arc<dyn ChatProvider>,
     chat_limits: ChatLimits,
     pub(crate) chat: Runtime,
+    /// Taken around every write transaction of the API: writers queue here in order instead
+    /// of contending for SQLite's lock, whose busy handler sleeps (up to 100 ms a try) and
+    /// makes latency explode under many concurrent writers (a chat message is two writes).
+    write_lock: Arc<std::sync::Mutex<()>>,
 }
 
 /// Builds an [`ApiState`].
@@ -136,6 +140,7 @@ impl ApiStateBuilder {
                 .unwrap_or_else(|| Arc::new(OfflineProvider::new())),
             chat_limits: self.chat_limits,
             chat: Runtime::default(),
+            write_lock: Arc::default(),
         })
     }
 }
@@ -266,9 +271,15 @@ impl ApiState {
         T: Send + 'static,
     {
         let store = self.store.clone();
-        web::block(move || store.write(f))
-            .await?
-            .map_err(ApiError::from)
+        let lock = Arc::clone(&self.write_lock);
+        web::block(move || {
+            let _turn = lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            store.write(f)
+        })
+        .await?
+        .map_err(ApiError::from)
     }
 
     /// Stops background work for a graceful shutdown: running and queued imports are cancelled

@@ -1,0 +1,239 @@
+//! Real-time chat over a WebSocket (`GET /api/v1/ws`).
+//!
+//! The shape follows actix/examples `websockets/chat-actorless`: the upgrade handler
+//! ([`session::upgrade`]) checks the token and the connection cap, calls `actix_ws::handle` and
+//! spawns one session task per connection. The session task is a `select!` loop over the
+//! client's frames, an outbound channel, the [`crate::Hub`]'s events and a heartbeat tick.
+//!
+//! Every `chat.send` / `chat.regenerate` runs in its own generation task ([`generate`]), which
+//! owns the persistence of that reply: it stores the user's message and an empty assistant
+//! message (status `interrupted`) before the model is called, streams the model's deltas to
+//! the session's outbound channel, and finishes the assistant message as `complete`, or keeps
+//! the partial text as `interrupted` on cancel, disconnect or a model error. The session never
+//! waits for a generation, so the same connection can `chat.cancel` while a reply streams; a
+//! disconnect cancels the connection's generations, which still store what they received.
+//!
+//! Shared state lives in [`Runtime`] (inside [`crate::ApiState`]): the number of open
+//! connections (for the cap), connection ids, and which conversation is generating (one reply
+//! at a time per conversation, cancellable from any connection).
+
+pub(crate) mod generate;
+pub(crate) mod protocol;
+pub(crate) mod session;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use actix_web::web;
+use tokio_util::sync::CancellationToken;
+
+use crate::state::ApiState;
+
+/// Default most WebSocket connections open at once; the next upgrade is answered 503.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default largest client frame (and largest message assembled from continuations), in bytes.
+pub const DEFAULT_MAX_FRAME: usize = 1024 * 1024;
+/// Default frames a client may send in a burst before the rate limit applies.
+pub const DEFAULT_RATE_BURST: u32 = 30;
+/// Default frames per second a client may send on average.
+pub const DEFAULT_RATE_PER_SECOND: u32 = 10;
+/// Default time between two server pings.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
+/// Default silence after which a client is considered gone (no frame, not even a pong).
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// Limits of the WebSocket chat. [`ChatLimits::default`] gives the `DEFAULT_*` values.
+#[derive(Debug, Clone)]
+pub struct ChatLimits {
+    /// Most connections open at once (upgrades beyond it are answered 503).
+    pub max_connections: usize,
+    /// Largest frame or continued message a client may send, in bytes; a larger one closes
+    /// the connection with code 1009 (message too big).
+    pub max_frame_size: usize,
+    /// Frames a client may send in a burst.
+    pub rate_burst: u32,
+    /// Frames per second a client may send on average; beyond it a frame is answered with
+    /// `chat.error` `rate_limited` and otherwise ignored (the connection stays open).
+    pub rate_per_second: u32,
+    /// Time between two server pings.
+    pub heartbeat_interval: Duration,
+    /// Silence after which the server closes the connection.
+    pub client_timeout: Duration,
+}
+
+impl Default for ChatLimits {
+    fn default() -> Self {
+        ChatLimits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_frame_size: DEFAULT_MAX_FRAME,
+            rate_burst: DEFAULT_RATE_BURST,
+            rate_per_second: DEFAULT_RATE_PER_SECOND,
+            heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
+            client_timeout: DEFAULT_CLIENT_TIMEOUT,
+        }
+    }
+}
+
+/// One running reply.
+#[derive(Debug)]
+struct Running {
+    /// The connection that started it.
+    conn: u64,
+    /// Tells this generation apart from a later one of the same conversation.
+    generation: u64,
+    cancel: CancellationToken,
+}
+
+/// Connection and generation bookkeeping of one [`ApiState`].
+#[derive(Debug, Default)]
+pub(crate) struct Runtime {
+    connections: AtomicUsize,
+    next_id: AtomicU64,
+    /// Conversation id → its running reply.
+    running: Mutex<HashMap<String, Running>>,
+    /// Cancelled when the server shuts down: sessions close, generations stop and store
+    /// what they have.
+    closing: CancellationToken,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Runtime {
+    /// A fresh id for a connection or a generation.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Open connections.
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn closing(&self) -> &CancellationToken {
+        &self.closing
+    }
+
+    /// Marks the conversation as generating for `conn`; `None` when it already is.
+    fn claim(&self, conversation: &str, conn: u64) -> Option<(u64, CancellationToken)> {
+        let mut running = lock(&self.running);
+        if running.contains_key(conversation) {
+            return None;
+        }
+        let generation = self.next_id();
+        let cancel = self.closing.child_token();
+        running.insert(
+            conversation.to_owned(),
+            Running {
+                conn,
+                generation,
+                cancel: cancel.clone(),
+            },
+        );
+        Some((generation, cancel))
+    }
+
+    fn release(&self, conversation: &str, generation: u64) {
+        let mut running = lock(&self.running);
+        if running
+            .get(conversation)
+            .is_some_and(|r| r.generation == generation)
+        {
+            running.remove(conversation);
+        }
+    }
+
+    /// Cancels the reply running in a conversation; whether there was one.
+    pub(crate) fn cancel(&self, conversation: &str) -> bool {
+        match lock(&self.running).get(conversation) {
+            Some(r) => {
+                r.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Cancels every reply a connection started (it went away).
+    pub(crate) fn cancel_connection(&self, conn: u64) {
+        for r in lock(&self.running).values().filter(|r| r.conn == conn) {
+            r.cancel.cancel();
+        }
+    }
+
+    /// Whether a conversation is generating.
+    pub(crate) fn is_running(&self, conversation: &str) -> bool {
+        lock(&self.running).contains_key(conversation)
+    }
+}
+
+/// A conversation marked as generating; released on drop.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    state: web::Data<ApiState>,
+    conversation: String,
+    generation: u64,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl Claim {
+    /// Claims `conversation` for connection `conn`; `None` when a reply is already running
+    /// there.
+    pub(crate) fn new(state: &web::Data<ApiState>, conversation: &str, conn: u64) -> Option<Self> {
+        let (generation, cancel) = state.chat.claim(conversation, conn)?;
+        Some(Claim {
+            state: state.clone(),
+            conversation: conversation.to_owned(),
+            generation,
+            cancel,
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.state.chat.release(&self.conversation, self.generation);
+    }
+}
+
+/// One open connection, counted against the cap until dropped.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    state: web::Data<ApiState>,
+    pub(crate) id: u64,
+}
+
+impl Connection {
+    /// Opens a connection slot; `None` when `max` are open.
+    pub(crate) fn open(state: &web::Data<ApiState>, max: usize) -> Option<Self> {
+        let counter = &state.chat.connections;
+        let mut current = counter.load(Ordering::Relaxed);
+        loop {
+            if current >= max {
+                return None;
+            }
+            match counter.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(seen) => current = seen,
+            }
+        }
+        Some(Connection {
+            state: state.clone(),
+            id: state.chat.next_id(),
+        })
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.state.chat.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}

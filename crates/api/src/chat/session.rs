@@ -1,0 +1,374 @@
+//! The upgrade handler and the per-connection session task.
+
+use std::time::Instant;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::chat::generate::{self, Request};
+use crate::chat::protocol::{error_text, ClientFrame, ServerFrame};
+use crate::chat::{Claim, Connection};
+use crate::error::ApiError;
+use crate::state::ApiState;
+
+/// Frames waiting for the socket, per connection. Generation tasks wait (back-pressure) when
+/// a client reads slower than the model writes.
+const OUTBOUND_CAPACITY: usize = 256;
+
+/// The query string of the upgrade request.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WsParams {
+    /// The API token, for clients that cannot set an `Authorization` header (browsers).
+    token: Option<String>,
+    /// `false`: do not forward the hub's library events (`conversation.*`,
+    /// `import.progress`) to this connection; for clients that only chat (bots, load tests).
+    events: Option<bool>,
+}
+
+/// The real-time chat: a WebSocket of JSON text frames (see docs/api.md for the protocol). The
+/// token may be sent as `Authorization: Bearer` or, for browsers, as `?token=`.
+///
+/// Checks the token and the connection cap before upgrading, then spawns the session task.
+#[utoipa::path(get, path = "/api/v1/ws", tag = "chat",
+    params(("token" = Option<String>, Query, description = "The API token, for clients that cannot set headers")),
+    responses((status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, description = "Not a WebSocket upgrade request"),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody, description = "Too many live connections")))]
+pub(crate) async fn upgrade(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<ApiState>,
+    query: web::Query<WsParams>,
+) -> Result<HttpResponse, actix_web::Error> {
+    if !state.authorized_ws(req.headers(), query.token.as_deref()) {
+        return Err(ApiError::Unauthorized.into());
+    }
+    let limits = state.chat_limits().clone();
+    let Some(conn) = Connection::open(&state, limits.max_connections) else {
+        tracing::warn!(
+            max = limits.max_connections,
+            "WebSocket connection refused: at the cap"
+        );
+        return Err(ApiError::Unavailable(format!(
+            "too many live connections (at most {}); retry shortly",
+            limits.max_connections
+        ))
+        .into());
+    };
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let stream = stream
+        .max_frame_size(limits.max_frame_size)
+        .aggregate_continuations()
+        .max_continuation_size(limits.max_frame_size);
+    let events = query.events.unwrap_or(true);
+    actix_web::rt::spawn(run(state, conn, session, stream, events));
+    Ok(response)
+}
+
+/// A token bucket: `burst` frames at once, refilled at `per_second`.
+#[derive(Debug)]
+struct RateLimit {
+    tokens: f64,
+    burst: f64,
+    per_second: f64,
+    last: Instant,
+}
+
+impl RateLimit {
+    fn new(burst: u32, per_second: u32) -> Self {
+        RateLimit {
+            tokens: f64::from(burst.max(1)),
+            burst: f64::from(burst.max(1)),
+            per_second: f64::from(per_second),
+            last: Instant::now(),
+        }
+    }
+
+    /// Takes one token; false when the client is over its rate.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.last).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What one connection's loop needs.
+struct Ctx {
+    state: web::Data<ApiState>,
+    conn: u64,
+    /// Generation tasks write here; the loop forwards to the socket.
+    outbound: mpsc::Sender<String>,
+}
+
+/// The session task: a `select!` over the client's frames, the outbound channel, the hub and
+/// the heartbeat, until the client leaves, times out or the server shuts down.
+async fn run(
+    state: web::Data<ApiState>,
+    conn: Connection,
+    mut session: Session,
+    mut stream: AggregatedMessageStream,
+    forward_events: bool,
+) {
+    let limits = state.chat_limits().clone();
+    let (tx, mut rx) = mpsc::channel::<String>(OUTBOUND_CAPACITY);
+    let ctx = Ctx {
+        state: state.clone(),
+        conn: conn.id,
+        outbound: tx,
+    };
+    let mut events = state.hub().subscribe();
+    let mut heartbeat = tokio::time::interval(limits.heartbeat_interval);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut rate = RateLimit::new(limits.rate_burst, limits.rate_per_second);
+    let closing = state.chat.closing().clone();
+    tracing::debug!(conn = conn.id, "WebSocket connected");
+
+    let reason: Option<CloseReason> = loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(msg) = msg else { break None };
+                last_heard = Instant::now();
+                match msg {
+                    Ok(AggregatedMessage::Text(text)) => {
+                        let reply = if rate.take() {
+                            handle_text(&ctx, &text)
+                        } else {
+                            Some(error_text(
+                                request_id_of(&text).as_deref(),
+                                None,
+                                "rate_limited",
+                                &format!(
+                                    "too many frames: at most {} per second (bursts of {}); this one was ignored",
+                                    limits.rate_per_second, limits.rate_burst
+                                ),
+                            ))
+                        };
+                        if let Some(reply) = reply {
+                            if session.text(reply).await.is_err() {
+                                break None;
+                            }
+                        }
+                    }
+                    Ok(AggregatedMessage::Binary(_)) => {
+                        let reply = error_text(
+                            None,
+                            None,
+                            "invalid_frame",
+                            "binary frames are not supported; send JSON text frames",
+                        );
+                        if session.text(reply).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Ok(AggregatedMessage::Ping(bytes)) => {
+                        if session.pong(&bytes).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Ok(AggregatedMessage::Pong(_)) => {}
+                    Ok(AggregatedMessage::Close(reason)) => break reason,
+                    Err(actix_ws::ProtocolError::Overflow) => {
+                        break Some(CloseReason {
+                            code: CloseCode::Size,
+                            description: Some(format!(
+                                "frames are limited to {} bytes",
+                                limits.max_frame_size
+                            )),
+                        });
+                    }
+                    Err(e) => {
+                        tracing::debug!(conn = conn.id, error = %e, "WebSocket protocol error");
+                        break Some(CloseCode::Protocol.into());
+                    }
+                }
+            }
+            Some(text) = rx.recv() => {
+                if session.text(text).await.is_err() {
+                    break None;
+                }
+            }
+            event = events.recv(), if forward_events => match event {
+                Ok(m) if m.origin == Some(conn.id) => {}
+                Ok(m) => {
+                    if !m.json.is_empty() && session.text(m.json.as_ref().to_owned()).await.is_err() {
+                        break None;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(conn = conn.id, missed, "WebSocket client lagged behind the hub");
+                }
+                Err(broadcast::error::RecvError::Closed) => {}
+            },
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > limits.client_timeout {
+                    tracing::debug!(conn = conn.id, "WebSocket client timed out");
+                    break Some(CloseReason {
+                        code: CloseCode::Away,
+                        description: Some("no frame from the client within the timeout".to_owned()),
+                    });
+                }
+                if session.ping(b"").await.is_err() {
+                    break None;
+                }
+            }
+            () = closing.cancelled() => {
+                break Some(CloseReason {
+                    code: CloseCode::Restart,
+                    description: Some("the server is shutting down".to_owned()),
+                });
+            }
+        }
+    };
+    // The generations this connection started stop and store what they have.
+    state.chat.cancel_connection(conn.id);
+    let _ = session.close(reason).await;
+    tracing::debug!(conn = conn.id, "WebSocket closed");
+    drop(conn);
+}
+
+/// The `request_id` of a frame, when it is JSON and has one.
+fn request_id_of(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get("request_id")?.as_str().map(str::to_owned)
+}
+
+/// Handles one text frame; returns a frame to answer with right away, if any.
+fn handle_text(ctx: &Ctx, text: &str) -> Option<String> {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return Some(error_text(
+                None,
+                None,
+                "invalid_json",
+                &format!("the frame is not valid JSON: {e}"),
+            ))
+        }
+    };
+    let request_id = value
+        .get("request_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let frame: ClientFrame = match serde_json::from_value(value) {
+        Ok(f) => f,
+        Err(e) => {
+            return Some(error_text(
+                request_id.as_deref(),
+                None,
+                "invalid_frame",
+                &format!(
+                    "{e}; frames are JSON objects with a type: chat.send, chat.regenerate, \
+                     chat.cancel or ping"
+                ),
+            ))
+        }
+    };
+    match frame {
+        ClientFrame::Ping {} => Some(ServerFrame::Pong.to_text()),
+        ClientFrame::Cancel { conversation_id } => {
+            // Cancelling a conversation that is not generating is a no-op: the reply may
+            // just have finished.
+            ctx.state.chat.cancel(&conversation_id);
+            None
+        }
+        ClientFrame::Send {
+            request_id,
+            conversation_id,
+            content,
+            parent_id,
+            model,
+        } => {
+            if content.trim().is_empty() {
+                return Some(error_text(
+                    request_id.as_deref(),
+                    conversation_id.as_deref(),
+                    "invalid_input",
+                    "the message is empty",
+                ));
+            }
+            let claim = match &conversation_id {
+                Some(id) => match claim(ctx, id, request_id.as_deref()) {
+                    Ok(c) => Some(c),
+                    Err(reply) => return Some(reply),
+                },
+                None => None,
+            };
+            spawn(
+                ctx,
+                Request::Send {
+                    conversation_id,
+                    content,
+                    parent_id,
+                },
+                request_id,
+                model,
+                claim,
+            );
+            None
+        }
+        ClientFrame::Regenerate {
+            request_id,
+            conversation_id,
+            message_id,
+            model,
+        } => {
+            let claim = match claim(ctx, &conversation_id, request_id.as_deref()) {
+                Ok(c) => c,
+                Err(reply) => return Some(reply),
+            };
+            spawn(
+                ctx,
+                Request::Regenerate {
+                    conversation_id,
+                    message_id,
+                },
+                request_id,
+                model,
+                Some(claim),
+            );
+            None
+        }
+    }
+}
+
+fn claim(ctx: &Ctx, conversation_id: &str, request_id: Option<&str>) -> Result<Claim, String> {
+    Claim::new(&ctx.state, conversation_id, ctx.conn).ok_or_else(|| {
+        error_text(
+            request_id,
+            Some(conversation_id),
+            "conversation_busy",
+            "a reply is already being written in this conversation; wait for it or send chat.cancel",
+        )
+    })
+}
+
+fn spawn(
+    ctx: &Ctx,
+    request: Request,
+    request_id: Option<String>,
+    model: Option<String>,
+    claim: Option<Claim>,
+) {
+    let job = generate::Job {
+        state: ctx.state.clone(),
+        conn: ctx.conn,
+        outbound: ctx.outbound.clone(),
+        request_id,
+        model: model.filter(|m| !m.trim().is_empty()),
+        request,
+        claim,
+    };
+    actix_web::rt::spawn(generate::run(job));
+}
