@@ -48,6 +48,7 @@ export class ConversationView {
 
   /** Shows a new, empty chat. */
   openNew() {
+    this.visible = true;
     this.loadSeq++;
     this.conv = null;
     this.messages.clear();
@@ -60,6 +61,7 @@ export class ConversationView {
   }
 
   async open(id, messageId = '') {
+    this.visible = true;
     const seq = ++this.loadSeq;
     const same = this.conv && this.conv.id === id;
     if (!same) {
@@ -103,7 +105,7 @@ export class ConversationView {
 
   /** Fetches the open conversation again, keeping the reader's place. */
   async resync() {
-    if (!this.conv || this.streaming) return;
+    if (!this.visible || !this.conv || this.streaming) return;
     const id = this.conv.id;
     const seq = this.loadSeq;
     const keepLeaf = this.leaf;
@@ -189,7 +191,16 @@ export class ConversationView {
 
   // ----- rendering ----------------------------------------------------------------------------------
 
+  /**
+   * Called by the router when another view (search, import, statistics) takes the main area:
+   * live events keep updating this view's state, but it must not draw over the other view.
+   */
+  hide() {
+    this.visible = false;
+  }
+
   render() {
+    if (!this.visible) return;
     const transcript = h('div', { class: 'transcript', id: 'transcript', 'aria-live': 'polite', 'aria-busy': this.streaming ? 'true' : 'false' });
     const list = h('div', { class: 'messages' });
     for (const id of this.path()) list.append(this.messageEl(this.messages.get(id)));

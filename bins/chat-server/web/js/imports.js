@@ -20,10 +20,13 @@ export class ImportView {
     live.addEventListener('import.progress', (e) => {
       const { id, status, progress } = e.detail;
       const job = this.jobs.get(id);
-      if (job && job.finished_at) return;
+      // Events and polls race: an event sent while the job ran can arrive after the poll saw
+      // it finish. A finished job never goes back to running.
+      if (job && (job.finished_at || job.status === 'done' || job.status === 'failed')) return;
       this.jobs.set(id, { ...(job || { id }), status, progress });
       this.renderJob(id);
-      if ((status === 'done' || status === 'failed') && !this.polling.has(id)) this.poll(id);
+      // The poll converges on the server's final view (report included) whatever the events do.
+      if (!this.polling.has(id)) this.poll(id);
     });
   }
 
@@ -166,7 +169,11 @@ export class ImportView {
     } else this.jobsEl.prepend(el);
   }
 
-  async explain(id, box, button) {
+  async explain(id, button) {
+    // Look the box up at click time: a re-render keeps the job's existing explanation box (see
+    // renderJob), so a box captured when the button was created may be detached by now.
+    const box = button.closest('.import-job')?.querySelector('.explain');
+    if (!box) return;
     button.disabled = true;
     box.hidden = false;
     const text = h('div', { class: 'explain-text' });
@@ -237,7 +244,7 @@ function jobEl(job, view) {
     finished && report && report.totals && (report.totals.imported || report.totals.updated)
       ? h('p', {}, h('a', { href: '#/', onclick: () => { go('#/'); } }, 'See the imported conversations in the sidebar')) : null,
     needsHelp ? h('div', { class: 'job-help' },
-      h('button', { type: 'button', class: 'btn explain-btn', onclick: (e) => view.explain(job.id, explainBox, e.currentTarget) }, icon('sparkle', { size: 15 }), 'Explain what went wrong'),
+      h('button', { type: 'button', class: 'btn explain-btn', onclick: (e) => view.explain(job.id, e.currentTarget) }, icon('sparkle', { size: 15 }), 'Explain what went wrong'),
       h('span', { class: 'retry' }, retrySource,
         h('button', { type: 'button', class: 'btn retry-btn', onclick: () => view.retry(job.id, retrySource.value) }, icon('refresh', { size: 15 }), 'Retry'))) : null,
     explainBox);

@@ -30,6 +30,7 @@ let current = null;
 function route() {
   const r = parseRoute();
   if (r.name !== 'import') imports.hide();
+  if (['search', 'import', 'stats'].includes(r.name)) conversation.hide();
   document.body.dataset.view = r.name;
   for (const a of $$('.topnav a')) a.removeAttribute('aria-current');
   closeDrawer();
