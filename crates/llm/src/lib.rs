@@ -53,6 +53,10 @@ mod provider;
 mod sse;
 mod types;
 
+/// A fake OpenAI-compatible model server for tests (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use config::{
     LlmConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     ENV_API_KEY, ENV_BASE_URL, ENV_MODEL,

@@ -2,15 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use chat_llm::testing::{drain, text_of};
 use chat_llm::{
     extractive_summary, offline_title, provider_from_config, ChatEvent, ChatMessage, ChatProvider,
     ChatRequest, OfflineProvider, OFFLINE_MODEL,
 };
-use common::{drain, text_of};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 

@@ -2,15 +2,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::time::{Duration, Instant};
 
+use chat_llm::testing::*;
 use chat_llm::{
     provider_from_config, ChatEvent, ChatMessage, ChatProvider, ChatRequest, Error, LlmConfig,
     OpenAiCompatible, Usage,
 };
-use common::*;
 use futures_util::StreamExt;
 use rstest::rstest;
 use tokio_util::sync::CancellationToken;

@@ -1,10 +1,23 @@
-//! A fake OpenAI-compatible model server on a real loopback socket (adapted from chat-llm's
-//! tests): a tiny HTTP/1.1 responder that records each request and plays a scripted response.
+//! Test support, behind the `testing` feature: a fake OpenAI-compatible model server on a real
+//! loopback socket. A tiny HTTP/1.1 responder that records each request and plays a scripted
+//! response (writes split anywhere, pauses, hangs, early close). Used by this crate's tests and
+//! by chat-api's, so the model server is faked in one place.
+//!
+//! Test code: it panics on setup failures rather than returning errors.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_debug_implementations,
+    missing_docs
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chat_llm::LlmConfig;
+use crate::{ChatEvent, ChatStream, Error, LlmConfig};
+use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -207,6 +220,26 @@ pub fn split_writes(bytes: &[u8], size: usize) -> Vec<Step> {
         steps.push(Step::Sleep(Duration::from_millis(1)));
     }
     steps
+}
+
+/// Everything a stream yields until it ends.
+pub async fn drain(mut stream: ChatStream) -> Vec<Result<ChatEvent, Error>> {
+    let mut out = Vec::new();
+    while let Some(item) = stream.next().await {
+        out.push(item);
+    }
+    out
+}
+
+/// The concatenated deltas of a list of events.
+pub fn text_of(events: &[Result<ChatEvent, Error>]) -> String {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Ok(ChatEvent::Delta(d)) => Some(d.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A port on loopback that nothing listens on.
