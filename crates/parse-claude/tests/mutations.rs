@@ -5,6 +5,7 @@
 
 mod common;
 
+use chat_parse::testing::{apply, Mutation};
 use common::{assert_consistent, corpus, detect, fixture, run};
 use proptest::prelude::*;
 
@@ -24,56 +25,8 @@ const FIXTURES: &[&str] = &[
 /// UTF-8, digits and signs.
 const SPICE: &[u8] = b"[]{}\",:\\u0dD8\xEF\xBB\xBF\xFF\xC3 0e-+";
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip { at: usize, bit: u8 },
-    Set { at: usize, byte: u8 },
-    Insert { at: usize, bytes: Vec<u8> },
-    Delete { at: usize, len: usize },
-    Truncate { at: usize },
-}
-
 fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
-        (any::<usize>(), prop::sample::select(SPICE))
-            .prop_map(|(at, byte)| Mutation::Set { at, byte }),
-        (
-            any::<usize>(),
-            prop::collection::vec(prop::sample::select(SPICE), 1..8)
-        )
-            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        (any::<usize>(), 1usize..64).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        any::<usize>().prop_map(|at| Mutation::Truncate { at }),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
-    let n = bytes.len().max(1);
-    match m {
-        Mutation::Flip { at, bit } => {
-            if let Some(b) = bytes.get_mut(at % n) {
-                *b ^= 1 << bit;
-            }
-        }
-        Mutation::Set { at, byte } => {
-            if let Some(b) = bytes.get_mut(at % n) {
-                *b = *byte;
-            }
-        }
-        Mutation::Insert { at, bytes: ins } => {
-            let at = at % (bytes.len() + 1);
-            bytes.splice(at..at, ins.iter().copied());
-        }
-        Mutation::Delete { at, len } => {
-            let at = at % n;
-            let end = (at + len).min(bytes.len());
-            if at < end {
-                bytes.drain(at..end);
-            }
-        }
-        Mutation::Truncate { at } => bytes.truncate(at % (bytes.len() + 1)),
-    }
+    chat_parse::testing::mutation(SPICE)
 }
 
 fn cases() -> u32 {

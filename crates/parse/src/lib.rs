@@ -24,6 +24,10 @@ mod probe;
 mod sink;
 pub mod time;
 
+/// Fixture mutations for property tests (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use chat_model::{Attachment, ParsedConversation, ParsedMessage, Source};
 pub use error::{ItemError, ItemRef, Location, ParseError, Result};
 pub use probe::{Confidence, Probe, PROBE_LEN};
