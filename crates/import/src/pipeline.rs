@@ -92,7 +92,7 @@ pub(crate) fn run(
         let id = options
             .run_id
             .clone()
-            .unwrap_or_else(|| uuid_like(&progress));
+            .unwrap_or_else(|| chat_model::ConversationId::generate().into_string());
         let inputs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let record = ImportRunRecord {
             id: id.clone(),
@@ -169,14 +169,6 @@ pub(crate) fn run(
         }
     }
     result.map(|()| report)
-}
-
-fn uuid_like(_p: &ProgressState) -> String {
-    uuid_v7()
-}
-
-fn uuid_v7() -> String {
-    chat_model::ConversationId::generate().into_string()
 }
 
 fn unit_size(origin: &Origin) -> Option<u64> {
@@ -545,7 +537,6 @@ fn write_all(
     let mut batch: Vec<Pending> = Vec::new();
     let mut batch_messages = 0usize;
     let mut batch_bytes = 0usize;
-    let base = report.inputs.len();
     for event in rx.iter() {
         match event {
             Event::Begin { unit, path } => {
@@ -677,7 +668,6 @@ fn write_all(
         }
     }
     flush(&mut writer, &mut batch, report, options, progress)?;
-    let _ = base;
     notify(options, progress);
     Ok(())
 }

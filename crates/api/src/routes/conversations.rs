@@ -450,8 +450,23 @@ pub async fn fork(
     Ok(HttpResponse::Created().json(ConversationView::from(c)))
 }
 
-fn tag_path(path: (String, String)) -> Result<(ConversationId, Tag), ApiError> {
-    Ok((ConversationId::from_string(path.0), Tag::new(&path.1)?))
+/// The body of both tag handlers: apply `change` to the conversation's tags, answer with the
+/// conversation, and tell the other clients.
+async fn change_tag(
+    state: State,
+    path: (String, String),
+    change: fn(&chat_store::Repo<'_>, &ConversationId, &Tag) -> chat_store::Result<()>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ConversationId::from_string(path.0);
+    let tag = Tag::new(&path.1)?;
+    let c = state
+        .write(move |repo| {
+            change(repo, &id, &tag)?;
+            repo.get_conversation(&id)
+        })
+        .await?;
+    publish(&state, &c);
+    Ok(HttpResponse::Ok().json(ConversationView::from(c)))
 }
 
 /// Tags a conversation.
@@ -464,15 +479,10 @@ pub async fn put_tag(
     state: State,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, tag) = tag_path(path.into_inner())?;
-    let c = state
-        .write(move |repo| {
-            repo.add_tag(&id, &tag)?;
-            repo.get_conversation(&id)
-        })
-        .await?;
-    publish(&state, &c);
-    Ok(HttpResponse::Ok().json(ConversationView::from(c)))
+    change_tag(state, path.into_inner(), |repo, id, tag| {
+        repo.add_tag(id, tag)
+    })
+    .await
 }
 
 /// Removes a tag from a conversation.
@@ -485,15 +495,10 @@ pub async fn delete_tag(
     state: State,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, tag) = tag_path(path.into_inner())?;
-    let c = state
-        .write(move |repo| {
-            repo.remove_tag(&id, &tag)?;
-            repo.get_conversation(&id)
-        })
-        .await?;
-    publish(&state, &c);
-    Ok(HttpResponse::Ok().json(ConversationView::from(c)))
+    change_tag(state, path.into_inner(), |repo, id, tag| {
+        repo.remove_tag(id, tag)
+    })
+    .await
 }
 
 /// The format of a single-conversation export.
