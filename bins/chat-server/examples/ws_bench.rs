@@ -83,13 +83,18 @@ struct Results {
     first_delta: Vec<Duration>,
     done: Vec<Duration>,
     errors: usize,
+    events: usize,
 }
 
 type Conn = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
-async fn next_json(conn: &mut Conn) -> Option<Value> {
+/// The next frame for this client's own requests. Library events (other clients' changes) are
+/// counted in `events` and skipped without being parsed: the server serialises `type` first,
+/// and this keeps the client's share of the box small.
+async fn next_json(conn: &mut Conn, events: &mut usize) -> Option<Value> {
     loop {
         match conn.next().await? {
+            Ok(ws::Frame::Text(b)) if b.starts_with(br#"{"type":"conversation."#) => *events += 1,
             Ok(ws::Frame::Text(b)) => return serde_json::from_slice(&b).ok(),
             Ok(ws::Frame::Ping(p)) => {
                 let _ = conn.send(ws::Message::Pong(p)).await;
@@ -124,8 +129,21 @@ fn main() {
         handles.push(std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
                 // The connector's default pool allows 100 connections; a WebSocket holds one each.
+                // Browsers set TCP_NODELAY on their sockets; without it, a client's small frame can
+                // wait ~40 ms behind Nagle's algorithm and the server's delayed ACK, which would
+                // measure the client's TCP stack rather than the server.
+                let tcp = actix_tls::connect::Connector::default().service();
+                let nodelay = actix_service::fn_service(move |req| {
+                    let tcp = tcp.clone();
+                    async move {
+                        let conn: actix_tls::connect::Connection<_, actix_rt::net::TcpStream> =
+                            actix_service::Service::call(&tcp, req).await?;
+                        conn.io_ref().set_nodelay(true).expect("TCP_NODELAY");
+                        Ok::<_, actix_tls::connect::ConnectError>(conn)
+                    }
+                });
                 let client = awc::Client::builder()
-                    .connector(awc::Connector::new().limit(0))
+                    .connector(awc::Connector::new().connector(nodelay).limit(0))
                     .timeout(Duration::from_secs(60))
                     .finish();
                 let mut conns = Vec::with_capacity(n);
@@ -157,7 +175,15 @@ fn main() {
                             for m in 0..args.messages {
                                 if args.think_ms > 0 {
                                     let jitter = (i * 7919 + m * 104_729) as u64 % (2 * args.think_ms);
-                                    actix_rt::time::sleep(Duration::from_millis(jitter)).await;
+                                    // A real client (a browser tab) keeps reading while its user
+                                    // types, so events do not pile up in the socket meanwhile.
+                                    let until = tokio::time::Instant::now() + Duration::from_millis(jitter);
+                                    while let Ok(frame) = tokio::time::timeout_at(until, next_json(&mut conn, &mut local.events)).await {
+                                        if frame.is_none() {
+                                            local.errors += 1;
+                                            break;
+                                        }
+                                    }
                                 }
                                 let frame = json!({"type": "chat.send", "request_id": format!("{i}-{m}"),
                                     "conversation_id": conversation, "content": format!("message {m} from client {i}\n```\ncode\n```")});
@@ -172,7 +198,7 @@ fn main() {
                                 }
                                 let mut first = None;
                                 loop {
-                                    let Some(f) = next_json(&mut conn).await else {
+                                    let Some(f) = next_json(&mut conn, &mut local.events).await else {
                                         local.errors += 1;
                                         break;
                                     };
@@ -204,6 +230,7 @@ fn main() {
                                 r.first_delta.extend(local.first_delta);
                                 r.done.extend(local.done);
                                 r.errors += local.errors;
+                                r.events += local.events;
                             }
                             let _ = conn.send(ws::Message::Close(None)).await;
                         })
@@ -232,6 +259,7 @@ fn main() {
     println!("messages sent           {}", args.clients * args.messages);
     println!("replies completed       {}", r.done.len());
     println!("errors                  {}", r.errors);
+    println!("library events received {}", r.events);
     println!("wall time               {:.2} s", elapsed.as_secs_f64());
     println!(
         "messages/s              {:.0}",

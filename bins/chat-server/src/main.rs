@@ -89,6 +89,12 @@ struct Args {
     #[arg(long, env = "CHAT_WS_MAX_CONNECTIONS", default_value_t = chat_api::DEFAULT_MAX_CONNECTIONS)]
     ws_max_connections: usize,
 
+    /// Shortest time between two deliveries of library events (`conversation.updated`, ...)
+    /// to one WebSocket connection, in milliseconds; events in between are coalesced. 0 sends
+    /// every event as it comes.
+    #[arg(long, env = "CHAT_WS_EVENT_INTERVAL_MS", default_value_t = chat_api::DEFAULT_EVENT_INTERVAL.as_millis() as u64)]
+    ws_event_interval_ms: u64,
+
     /// Fill the database with N generated messages for benchmarks, then exit.
     #[arg(long, hide = true, value_name = "N")]
     seed_demo: Option<u64>,
@@ -225,6 +231,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .provider(provider)
         .chat_limits(chat_api::ChatLimits {
             max_connections: args.ws_max_connections.max(1),
+            event_interval: Duration::from_millis(args.ws_event_interval_ms),
             ..chat_api::ChatLimits::default()
         });
     if let Some(dir) = &args.upload_dir {

@@ -4,9 +4,14 @@
 //! import jobs publish `import.progress`; a WebSocket session subscribes and forwards the events
 //! as JSON text frames. A slow subscriber lags (and may resynchronise with a `GET`) instead of
 //! slowing the publisher down: this is a bounded `tokio::sync::broadcast` channel.
+//!
+//! Each event is serialised once, into a reference-counted [`ByteString`] that every
+//! subscriber's socket shares. Subscribers may coalesce: [`Event::key`] names the thing an
+//! event is about, and only the latest event per key matters to a client that fell behind.
 
 use std::sync::Arc;
 
+use bytestring::ByteString;
 use serde::Serialize;
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
@@ -15,7 +20,7 @@ use crate::dto::ConversationView;
 use crate::dto::ProgressView;
 
 /// Events kept for slow subscribers before they lag.
-const HUB_CAPACITY: usize = 1024;
+const HUB_CAPACITY: usize = 4096;
 
 /// A server event, serialised with its `type`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -46,6 +51,27 @@ pub enum Event {
     },
 }
 
+/// What an event is about: events with equal keys supersede each other (the later one holds
+/// the whole current state), so a subscriber that coalesces keeps only the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKey<'a> {
+    /// A conversation (updated or deleted).
+    Conversation(&'a str),
+    /// An import job.
+    Import(&'a str),
+}
+
+impl Event {
+    /// What this event is about; see [`EventKey`].
+    pub fn key(&self) -> EventKey<'_> {
+        match self {
+            Event::ConversationUpdated { conversation } => EventKey::Conversation(&conversation.id),
+            Event::ConversationDeleted { id } => EventKey::Conversation(id),
+            Event::ImportProgress { id, .. } => EventKey::Import(id),
+        }
+    }
+}
+
 /// One published event and who caused it.
 #[derive(Debug, Clone)]
 pub struct HubMessage {
@@ -54,8 +80,8 @@ pub struct HubMessage {
     pub origin: Option<u64>,
     /// The event.
     pub event: Arc<Event>,
-    /// The event as JSON, serialised once for every subscriber.
-    pub json: Arc<str>,
+    /// The event as JSON, serialised once and shared by every subscriber's socket.
+    pub json: ByteString,
 }
 
 /// A cloneable handle on the broadcast channel.
@@ -90,7 +116,7 @@ impl Hub {
     /// Publishes an event caused by connection `origin`.
     pub fn publish_from(&self, origin: Option<u64>, event: Event) {
         // An error only means nobody is listening, which is fine.
-        let json: Arc<str> = serde_json::to_string(&event).unwrap_or_default().into();
+        let json = ByteString::from(serde_json::to_string(&event).unwrap_or_default());
         let _ = self.tx.send(HubMessage {
             origin,
             event: Arc::new(event),

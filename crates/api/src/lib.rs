@@ -69,12 +69,12 @@ use actix_web::{middleware, web};
 
 pub use auth::{constant_time_eq, token_required_for};
 pub use chat::{
-    ChatLimits, DEFAULT_CLIENT_TIMEOUT, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_FRAME, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
+    ChatLimits, DEFAULT_CLIENT_TIMEOUT, DEFAULT_EVENT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
 };
 pub use error::{ApiError, ErrorBody};
 pub use extract::JsonBody;
-pub use hub::{Event, Hub, HubMessage};
+pub use hub::{Event, EventKey, Hub, HubMessage};
 pub use imports::{ImportJobView, RetryView, RunSummary};
 pub use openapi::ApiDoc;
 pub use state::{ApiState, ApiStateBuilder, Extensions, DEFAULT_JSON_LIMIT, DEFAULT_MAX_UPLOAD};

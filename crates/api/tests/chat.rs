@@ -432,6 +432,72 @@ async fn a_second_client_receives_conversation_updated() {
     }
 }
 
+/// POSTs or PATCHes JSON over HTTP and returns the JSON answer.
+async fn http_json(live: &Live, method: &str, path: &str, body: Value) -> Value {
+    let req = match method {
+        "POST" => awc::Client::new().post(live.url(path)),
+        _ => awc::Client::new().patch(live.url(path)),
+    };
+    let mut res = req.send_json(&body).await.unwrap();
+    assert!(
+        res.status().is_success(),
+        "{method} {path}: {}",
+        res.status()
+    );
+    res.json::<Value>().await.unwrap()
+}
+
+#[actix_rt::test]
+async fn library_events_are_coalesced_to_the_latest_state_per_conversation() {
+    let interval = Duration::from_secs(2);
+    let limits = ChatLimits {
+        event_interval: interval,
+        ..ChatLimits::default()
+    };
+    let (_env, live) = live_with_limits(offline(), limits);
+    let mut b = live.connect().await;
+    b.send(json!({"type": "ping"})).await;
+    b.until("pong").await;
+
+    // The first event after a quiet spell is delivered at once.
+    let created = Instant::now();
+    let c = http_json(
+        &live,
+        "POST",
+        "/api/v1/conversations",
+        json!({"title": "t0"}),
+    )
+    .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let first = b.until("conversation.updated").await.pop().unwrap();
+    assert_eq!(first["conversation"]["title"], "t0");
+    assert!(
+        created.elapsed() < interval - Duration::from_millis(500),
+        "the first event waited for the interval: {:?}",
+        created.elapsed()
+    );
+
+    // Five renames inside the interval reach the client as one frame with the last title,
+    // sent when the interval has passed.
+    let path = format!("/api/v1/conversations/{id}");
+    for n in 1..=5 {
+        http_json(&live, "PATCH", &path, json!({"title": format!("t{n}")})).await;
+    }
+    let mut updates = Vec::new();
+    loop {
+        let f = b.recv().await;
+        if f["type"] == "conversation.updated" {
+            let title = f["conversation"]["title"].clone();
+            updates.push(title.clone());
+            if title == "t5" {
+                break;
+            }
+        }
+    }
+    assert!(created.elapsed() >= interval, "held events came early");
+    assert_eq!(updates, vec![json!("t5")], "renames were not coalesced");
+}
+
 #[actix_rt::test]
 async fn edit_and_regenerate_make_branches() {
     let (_env, live) = live_with(offline());

@@ -43,6 +43,8 @@ pub const DEFAULT_RATE_PER_SECOND: u32 = 10;
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(15);
 /// Default silence after which a client is considered gone (no frame, not even a pong).
 pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(45);
+/// Default shortest time between two deliveries of library events to one connection.
+pub const DEFAULT_EVENT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Limits of the WebSocket chat. [`ChatLimits::default`] gives the `DEFAULT_*` values.
 #[derive(Debug, Clone)]
@@ -61,6 +63,12 @@ pub struct ChatLimits {
     pub heartbeat_interval: Duration,
     /// Silence after which the server closes the connection.
     pub client_timeout: Duration,
+    /// Library events (`conversation.*`, `import.progress`) reach a connection at once when
+    /// it has had none for this long; the ones that arrive sooner are held until the interval
+    /// has passed and then sent together, keeping only the latest event per conversation and
+    /// per import. This bounds what a connection costs when many others are busy. Zero sends
+    /// every event as it comes.
+    pub event_interval: Duration,
 }
 
 impl Default for ChatLimits {
@@ -72,6 +80,7 @@ impl Default for ChatLimits {
             rate_per_second: DEFAULT_RATE_PER_SECOND,
             heartbeat_interval: DEFAULT_HEARTBEAT_INTERVAL,
             client_timeout: DEFAULT_CLIENT_TIMEOUT,
+            event_interval: DEFAULT_EVENT_INTERVAL,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The upgrade handler and the per-connection session task.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use bytestring::ByteString;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
@@ -12,6 +14,7 @@ use crate::chat::generate::{self, Request};
 use crate::chat::protocol::{error_text, ClientFrame, ServerFrame};
 use crate::chat::{Claim, Connection};
 use crate::error::ApiError;
+use crate::hub::HubMessage;
 use crate::state::ApiState;
 
 /// Frames waiting for the socket, per connection. Generation tasks wait (back-pressure) when
@@ -135,8 +138,27 @@ async fn run(
     let closing = state.chat.closing().clone();
     tracing::debug!(conn = conn.id, "WebSocket connected");
 
-    let reason: Option<CloseReason> = loop {
+    // Library events are delivered at most once per `event_interval`: while `held`, the hub
+    // is not polled (its channel keeps the events) and the loop sleeps until `events_due`.
+    let mut events_due = tokio::time::Instant::now();
+
+    let reason: Option<CloseReason> = 'session: loop {
+        let held = forward_events && tokio::time::Instant::now() < events_due;
         tokio::select! {
+            // Order matters under load: a reply's frames first, then the client, then the
+            // library events, which are coalesced and can wait.
+            biased;
+            () = closing.cancelled() => {
+                break Some(CloseReason {
+                    code: CloseCode::Restart,
+                    description: Some("the server is shutting down".to_owned()),
+                });
+            }
+            Some(text) = rx.recv() => {
+                if session.text(text).await.is_err() {
+                    break None;
+                }
+            }
             msg = stream.next() => {
                 let Some(msg) = msg else { break None };
                 last_heard = Instant::now();
@@ -194,23 +216,16 @@ async fn run(
                     }
                 }
             }
-            Some(text) = rx.recv() => {
-                if session.text(text).await.is_err() {
-                    break None;
-                }
-            }
-            event = events.recv(), if forward_events => match event {
-                Ok(m) if m.origin == Some(conn.id) => {}
-                Ok(m) => {
-                    if !m.json.is_empty() && session.text(m.json.as_ref().to_owned()).await.is_err() {
-                        break None;
+            event = events.recv(), if forward_events && !held => {
+                let batch = coalesce(conn.id, event, &mut events);
+                for json in batch {
+                    if session.text(json).await.is_err() {
+                        break 'session None;
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::debug!(conn = conn.id, missed, "WebSocket client lagged behind the hub");
-                }
-                Err(broadcast::error::RecvError::Closed) => {}
-            },
+                events_due = tokio::time::Instant::now() + limits.event_interval;
+            }
+            () = tokio::time::sleep_until(events_due), if forward_events && held => {}
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > limits.client_timeout {
                     tracing::debug!(conn = conn.id, "WebSocket client timed out");
@@ -223,12 +238,6 @@ async fn run(
                     break None;
                 }
             }
-            () = closing.cancelled() => {
-                break Some(CloseReason {
-                    code: CloseCode::Restart,
-                    description: Some("the server is shutting down".to_owned()),
-                });
-            }
         }
     };
     // The generations this connection started stop and store what they have.
@@ -236,6 +245,50 @@ async fn run(
     let _ = session.close(reason).await;
     tracing::debug!(conn = conn.id, "WebSocket closed");
     drop(conn);
+}
+
+/// The hub's events for one connection: the one just received and all others already waiting,
+/// minus those this connection caused, keeping only the latest per [`crate::EventKey`] (in
+/// the order of those latest events).
+fn coalesce(
+    conn: u64,
+    first: Result<HubMessage, broadcast::error::RecvError>,
+    events: &mut broadcast::Receiver<HubMessage>,
+) -> Vec<ByteString> {
+    let mut pending: Vec<HubMessage> = Vec::new();
+    let mut next = Some(first);
+    while let Some(received) = next.take() {
+        match received {
+            Ok(m) if m.origin == Some(conn) || m.json.is_empty() => {}
+            Ok(m) => pending.push(m),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::debug!(conn, missed, "WebSocket client lagged behind the hub");
+            }
+            Err(broadcast::error::RecvError::Closed) => break,
+        }
+        next = match events.try_recv() {
+            Ok(m) => Some(Ok(m)),
+            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                Some(Err(broadcast::error::RecvError::Lagged(n)))
+            }
+            Err(broadcast::error::TryRecvError::Empty | broadcast::error::TryRecvError::Closed) => {
+                None
+            }
+        };
+    }
+    if pending.len() < 2 {
+        return pending.into_iter().map(|m| m.json).collect();
+    }
+    // Walk backwards so the first occurrence of a key is its latest event.
+    let mut seen = HashSet::with_capacity(pending.len());
+    let mut latest: Vec<ByteString> = pending
+        .iter()
+        .rev()
+        .filter(|m| seen.insert(m.event.key()))
+        .map(|m| m.json.clone())
+        .collect();
+    latest.reverse();
+    latest
 }
 
 /// The `request_id` of a frame, when it is JSON and has one.
