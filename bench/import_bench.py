@@ -2,8 +2,9 @@
 """End-to-end import benchmark: chat-import (release) against python_importer.py, same input,
 same run, three rounds each, medians. Peak RSS from /usr/bin/time -v.
 
-usage: python3 bench/import_bench.py --mb 100 [--rounds 3] [--skip-python]
-Run from the workspace root after `cargo build --release -p chat-import-cli -p chat-parse-chatgpt --examples`.
+usage: python3 bench/import_bench.py --mb 100 [--rounds 3] [--skip-python] [--profile text|real]
+Run from the workspace root after `cargo build --release -p chat-import-cli` and
+`cargo build --release -p chat-parse-chatgpt --example gen_export`.
 """
 import argparse
 import json
@@ -36,14 +37,18 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-python", action="store_true")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--profile", choices=["text", "real"], default="text",
+                    help="gen_export's profile: text-heavy, or shaped like real exports")
     args = ap.parse_args()
 
     data = os.path.join(ROOT, "bench-data")
     os.makedirs(data, exist_ok=True)
-    export = os.path.join(data, f"chatgpt-{args.mb}mb.json")
+    suffix = "" if args.profile == "text" else f"-{args.profile}"
+    export = os.path.join(data, f"chatgpt{suffix}-{args.mb}mb.json")
     if not os.path.exists(export):
         gen = os.path.join(TARGET, "release", "examples", "gen_export")
-        subprocess.run([gen, "--mb", str(args.mb), "--out", export, "--seed", str(args.seed)], check=True)
+        subprocess.run([gen, "--mb", str(args.mb), "--out", export, "--seed", str(args.seed),
+                        "--profile", args.profile], check=True)
     size_mb = os.path.getsize(export) / 1e6
     rust = os.path.join(TARGET, "release", "chat-import")
     results = {"rust": [], "python": []}

@@ -11,9 +11,10 @@
 //!                  store ──> ImportReport (+ an import_runs row)
 //! ```
 //!
-//! * **Bounded memory.** Parsers stream; the channel holds at most [`CHANNEL_CAPACITY`]
-//!   conversations; a batch holds at most [`ImportOptions::batch_messages`] messages and
-//!   [`ImportOptions::batch_bytes`] bytes of text.
+//! * **Bounded memory.** Parsers stream; the parse thread gathers conversations into batches
+//!   (one transaction each) of at most [`ImportOptions::batch_messages`] messages and
+//!   [`ImportOptions::batch_bytes`] bytes of text, and at most [`CHANNEL_CAPACITY`] batches
+//!   wait for the writer: the parser fills the next batch while the writer commits the last.
 //! * **Safe to re-run.** The store's bulk writer is keyed on `(source, source_id)` with a
 //!   content hash: an identical conversation is recognised and skipped, a grown one gains just
 //!   its new messages, and what the user changed locally survives. Every batch is one
@@ -44,8 +45,9 @@ use chat_store::Store;
 pub use report::{Counts, ErrorEntry, ImportReport, InputReport, Outcome};
 pub use source::Limits;
 
-/// How many parsed conversations may wait between the parse thread and the writer.
-pub const CHANNEL_CAPACITY: usize = 16;
+/// How many batches (and other events) may wait between the parse thread and the writer: with
+/// one batch being written and one being filled, two waiting keep both threads busy.
+pub const CHANNEL_CAPACITY: usize = 2;
 
 /// What can end a whole run (anything smaller is reported per input or per item).
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +114,9 @@ impl Default for ImportOptions {
             limits: Limits::default(),
             batch_conversations: 500,
             batch_messages: 20_000,
-            batch_bytes: 8 * 1024 * 1024,
+            // Small enough that the parser and the writer overlap from the first batch (8 MiB
+            // made them take turns on a 100 MB export), large enough that commits stay cheap.
+            batch_bytes: 2 * 1024 * 1024,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: None,
             run_id: None,

@@ -34,10 +34,8 @@ enum Event {
         unit: usize,
         source: Source,
     },
-    Conversation {
-        unit: usize,
-        conversation: Box<ParsedConversation>,
-    },
+    /// Conversations for one writer transaction (see [`Batcher`]).
+    Batch(Vec<Pending>),
     Native {
         unit: usize,
         document: Box<ExportDocument>,
@@ -46,8 +44,10 @@ enum Event {
         unit: usize,
         error: Box<ItemError>,
     },
+    /// Entries of the input that are not conversations.
     Skipped {
         unit: usize,
+        count: u64,
     },
     /// The input failed as a whole (or its tail did): one failed item, raw bytes when known.
     Failed {
@@ -118,6 +118,7 @@ pub(crate) fn run(
         let parse_options = options.clone();
         let base = report.inputs.len();
         let parse = scope.spawn(move || {
+            let mut out = Batcher::new(&tx, &parse_options);
             parse_all(
                 &units,
                 base,
@@ -125,8 +126,10 @@ pub(crate) fn run(
                 &opener,
                 &parse_options,
                 &parse_progress,
-                &tx,
+                &mut out,
             );
+            // What was read before the end (or a cancellation) is written too.
+            out.flush();
         });
         let run = run_id.as_ref().map(|(id, _)| id.as_str());
         let written = write_all(store, rx, &mut report, options, &progress, run);
@@ -192,7 +195,7 @@ fn parse_all(
     opener: &Opener,
     options: &ImportOptions,
     progress: &ProgressState,
-    tx: &Sender<Event>,
+    out: &mut Batcher<'_>,
 ) {
     let mut bytes_done = 0u64;
     let mut slot = base;
@@ -208,7 +211,7 @@ fn parse_all(
             Ok(h) => h,
             Err(e) => {
                 if !send(
-                    tx,
+                    out,
                     Event::Begin {
                         unit: slot,
                         path: name.clone(),
@@ -223,7 +226,7 @@ fn parse_all(
                     _ => "check that the file is readable, then import it again",
                 };
                 if !send(
-                    tx,
+                    out,
                     Event::Failed {
                         unit: slot,
                         item: "file".into(),
@@ -250,7 +253,7 @@ fn parse_all(
                     (error, hint)
                 } else {
                     if !send(
-                        tx,
+                        out,
                         Event::Ignored {
                             what: format!("{name}: {error}"),
                         },
@@ -265,7 +268,7 @@ fn parse_all(
             } => wrong_source_message(forced, looks_like),
             Detected::Native => {
                 if !send(
-                    tx,
+                    out,
                     Event::Begin {
                         unit: slot,
                         path: name.clone(),
@@ -273,7 +276,9 @@ fn parse_all(
                 ) {
                     return;
                 }
-                if !parse_native(unit, slot, &name, opener, options, progress, bytes_done, tx) {
+                if !parse_native(
+                    unit, slot, &name, opener, options, progress, bytes_done, out,
+                ) {
                     return;
                 }
                 bytes_done = progress.bytes_read.load(Ordering::Relaxed);
@@ -283,13 +288,13 @@ fn parse_all(
             Detected::Parser(i) => {
                 let parser = &parsers[i];
                 if !send(
-                    tx,
+                    out,
                     Event::Begin {
                         unit: slot,
                         path: name.clone(),
                     },
                 ) || !send(
-                    tx,
+                    out,
                     Event::Source {
                         unit: slot,
                         source: parser.source(),
@@ -298,7 +303,7 @@ fn parse_all(
                     return;
                 }
                 let mut sink = ChannelSink {
-                    tx,
+                    out: &mut *out,
                     unit: slot,
                     cancel: &options.cancel,
                     progress,
@@ -331,7 +336,7 @@ fn parse_all(
                 };
                 if let Some((error, hint, raw)) = failure {
                     if !send(
-                        tx,
+                        out,
                         Event::Failed {
                             unit: slot,
                             item: "file".into(),
@@ -350,13 +355,13 @@ fn parse_all(
         };
         // Unknown or wrong source: the input fails as a whole.
         if !send(
-            tx,
+            out,
             Event::Begin {
                 unit: slot,
                 path: name.clone(),
             },
         ) || !send(
-            tx,
+            out,
             Event::Failed {
                 unit: slot,
                 item: "file".into(),
@@ -411,7 +416,7 @@ fn parse_native(
     options: &ImportOptions,
     progress: &ProgressState,
     base_bytes: u64,
-    tx: &Sender<Event>,
+    out: &mut Batcher<'_>,
 ) -> bool {
     let outcome = opener.with_reader(&unit.origin, |opened| -> Result<bool, ParseError> {
         let mut stream = ArrayStream::new(opened.reader, name);
@@ -429,7 +434,7 @@ fn parse_native(
                     error: Box::new(error),
                 },
             };
-            if !send(tx, event) {
+            if !send(out, event) {
                 return Ok(false);
             }
             progress
@@ -448,7 +453,7 @@ fn parse_native(
         ),
     };
     send(
-        tx,
+        out,
         Event::Failed {
             unit: slot,
             item: "file".into(),
@@ -459,13 +464,96 @@ fn parse_native(
     )
 }
 
-fn send(tx: &Sender<Event>, event: Event) -> bool {
-    tx.send(event).is_ok()
+fn send(out: &mut Batcher<'_>, event: Event) -> bool {
+    out.send(event)
+}
+
+/// The parse thread's end of the channel. It gathers conversations into batches (one writer
+/// transaction each, within [`ImportOptions`]' limits) and sends whole batches, so the parser
+/// fills the next batch while the writer commits the last one: the two threads overlap. Sent
+/// one by one, conversations stopped the parser as soon as the channel's few slots were full,
+/// and the writer then waited for most of its next batch: they took turns on the two cores.
+/// Skipped entries are counted here too; other events go through at once.
+struct Batcher<'a> {
+    tx: &'a Sender<Event>,
+    options: &'a ImportOptions,
+    batch: Vec<Pending>,
+    messages: usize,
+    bytes: usize,
+    skipped: Option<(usize, u64)>,
+}
+
+impl<'a> Batcher<'a> {
+    fn new(tx: &'a Sender<Event>, options: &'a ImportOptions) -> Self {
+        Batcher {
+            tx,
+            options,
+            batch: Vec::new(),
+            messages: 0,
+            bytes: 0,
+            skipped: None,
+        }
+    }
+
+    /// Sends `event` (in order with the batches sent before it); false when the writer has gone.
+    fn send(&mut self, event: Event) -> bool {
+        self.tx.send(event).is_ok()
+    }
+
+    fn conversation(&mut self, unit: usize, conversation: ParsedConversation) -> bool {
+        self.messages += conversation.messages.len();
+        self.bytes += conversation
+            .messages
+            .iter()
+            .map(|m| m.content.len())
+            .sum::<usize>();
+        self.batch.push(Pending {
+            unit,
+            conversation: Box::new(conversation),
+        });
+        let o = self.options;
+        if self.batch.len() >= o.batch_conversations
+            || self.messages >= o.batch_messages
+            || self.bytes >= o.batch_bytes
+        {
+            return self.flush();
+        }
+        true
+    }
+
+    fn skipped(&mut self, unit: usize) -> bool {
+        match &mut self.skipped {
+            Some((u, n)) if *u == unit => {
+                *n += 1;
+                true
+            }
+            _ => {
+                let earlier = self.skipped.replace((unit, 1));
+                earlier.is_none_or(|(unit, count)| self.send(Event::Skipped { unit, count }))
+            }
+        }
+    }
+
+    /// Sends the batch gathered so far.
+    fn flush(&mut self) -> bool {
+        if let Some((unit, count)) = self.skipped.take() {
+            if !self.send(Event::Skipped { unit, count }) {
+                return false;
+            }
+        }
+        self.messages = 0;
+        self.bytes = 0;
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.send(Event::Batch(batch))
+    }
 }
 
 /// Forwards what a parser pushes to the writer, and turns cancellation into [`Flow::Stop`].
-struct ChannelSink<'a> {
-    tx: &'a Sender<Event>,
+struct ChannelSink<'a, 'b> {
+    out: &'a mut Batcher<'b>,
     unit: usize,
     cancel: &'a std::sync::atomic::AtomicBool,
     progress: &'a ProgressState,
@@ -475,12 +563,12 @@ struct ChannelSink<'a> {
     alive: bool,
 }
 
-impl ChannelSink<'_> {
-    fn forward(&mut self, event: Event) -> Flow {
+impl ChannelSink<'_, '_> {
+    fn forward(&mut self, send: impl FnOnce(&mut Batcher<'_>) -> bool) -> Flow {
         if !self.alive || self.cancel.load(Ordering::Relaxed) {
             return Flow::Stop;
         }
-        if self.tx.send(event).is_err() {
+        if !send(self.out) {
             self.alive = false;
             return Flow::Stop;
         }
@@ -488,23 +576,25 @@ impl ChannelSink<'_> {
     }
 }
 
-impl Sink for ChannelSink<'_> {
+impl Sink for ChannelSink<'_, '_> {
     fn conversation(&mut self, conversation: ParsedConversation) -> Flow {
-        self.forward(Event::Conversation {
-            unit: self.unit,
-            conversation: Box::new(conversation),
-        })
+        let unit = self.unit;
+        self.forward(|out| out.conversation(unit, conversation))
     }
 
     fn item_error(&mut self, error: ItemError) -> Flow {
-        self.forward(Event::ItemError {
-            unit: self.unit,
-            error: Box::new(error),
+        let unit = self.unit;
+        self.forward(|out| {
+            out.send(Event::ItemError {
+                unit,
+                error: Box::new(error),
+            })
         })
     }
 
     fn skipped(&mut self, _skipped: Skipped) -> Flow {
-        self.forward(Event::Skipped { unit: self.unit })
+        let unit = self.unit;
+        self.forward(|out| out.skipped(unit))
     }
 
     fn progress(&mut self, bytes_read: u64) {
@@ -534,9 +624,6 @@ fn write_all(
     run_id: Option<&str>,
 ) -> Result<(), ImportError> {
     let mut writer = store.bulk_writer()?;
-    let mut batch: Vec<Pending> = Vec::new();
-    let mut batch_messages = 0usize;
-    let mut batch_bytes = 0usize;
     for event in rx.iter() {
         match event {
             Event::Begin { unit, path } => {
@@ -550,23 +637,7 @@ fn write_all(
                     input.source = Some(source);
                 }
             }
-            Event::Conversation { unit, conversation } => {
-                batch_messages += conversation.messages.len();
-                batch_bytes += conversation
-                    .messages
-                    .iter()
-                    .map(|m| m.content.len())
-                    .sum::<usize>();
-                batch.push(Pending { unit, conversation });
-                if batch.len() >= options.batch_conversations
-                    || batch_messages >= options.batch_messages
-                    || batch_bytes >= options.batch_bytes
-                {
-                    flush(&mut writer, &mut batch, report, options, progress)?;
-                    batch_messages = 0;
-                    batch_bytes = 0;
-                }
-            }
+            Event::Batch(mut batch) => flush(&mut writer, &mut batch, report, options, progress)?,
             Event::Native { unit, document } => {
                 let detail = &document.conversation;
                 let outcome = if options.dry_run {
@@ -636,9 +707,9 @@ fn write_all(
                     });
                 }
             }
-            Event::Skipped { unit } => {
+            Event::Skipped { unit, count } => {
                 if let Some(input) = report.inputs.get_mut(unit) {
-                    input.counts.skipped += 1;
+                    input.counts.skipped += count;
                 }
             }
             Event::Failed {
@@ -667,7 +738,6 @@ fn write_all(
             Event::Ignored { what } => report.ignored.push(what),
         }
     }
-    flush(&mut writer, &mut batch, report, options, progress)?;
     notify(options, progress);
     Ok(())
 }
@@ -784,5 +854,109 @@ fn native_status(
         }
         Err(chat_store::Error::NotFound { .. }) => Ok(WriteStatus::Inserted),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation(id: &str) -> ParsedConversation {
+        serde_json::from_value(serde_json::json!({
+            "source": "chatgpt", "source_id": id, "title": id, "messages": [], "active_leaf": null
+        }))
+        .unwrap_or_else(|e| panic!("a test conversation: {e}"))
+    }
+
+    /// What the writer receives: (unit, conversation ids) per batch and skipped counts.
+    #[derive(Debug, PartialEq)]
+    enum Seen {
+        Batch(Vec<(usize, String)>),
+        Skipped(usize, u64),
+        Begin(usize),
+    }
+
+    fn options(conversations: usize, bytes: usize) -> ImportOptions {
+        ImportOptions {
+            batch_conversations: conversations,
+            batch_bytes: bytes,
+            ..ImportOptions::default()
+        }
+    }
+
+    fn drain(rx: &Receiver<Event>) -> Vec<Seen> {
+        rx.try_iter()
+            .map(|e| match e {
+                Event::Batch(b) => Seen::Batch(
+                    b.into_iter()
+                        .map(|p| (p.unit, p.conversation.source_id))
+                        .collect(),
+                ),
+                Event::Skipped { unit, count } => Seen::Skipped(unit, count),
+                Event::Begin { unit, .. } => Seen::Begin(unit),
+                _ => panic!("unexpected event"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batcher_sends_whole_batches_across_units_and_counts_skipped_entries() {
+        let options = options(2, usize::MAX);
+        let (tx, rx) = bounded(64);
+        let mut out = Batcher::new(&tx, &options);
+        assert!(out.conversation(0, conversation("a")));
+        assert!(out.skipped(0));
+        assert!(out.skipped(0));
+        assert!(
+            drain(&rx).is_empty(),
+            "nothing is sent before a batch is full"
+        );
+        assert!(out.conversation(0, conversation("b")));
+        assert!(out.send(Event::Begin {
+            unit: 1,
+            path: "second".into()
+        }));
+        assert!(out.conversation(1, conversation("c")));
+        assert!(out.skipped(1));
+        assert!(out.flush());
+        assert!(out.flush(), "flushing nothing sends nothing");
+        assert_eq!(
+            drain(&rx),
+            vec![
+                Seen::Skipped(0, 2),
+                Seen::Batch(vec![(0, "a".into()), (0, "b".into())]),
+                Seen::Begin(1),
+                Seen::Skipped(1, 1),
+                Seen::Batch(vec![(1, "c".into())]),
+            ]
+        );
+    }
+
+    #[test]
+    fn batcher_reports_a_writer_that_has_gone() {
+        let options = options(1, usize::MAX);
+        let (tx, rx) = bounded(1);
+        drop(rx);
+        let mut out = Batcher::new(&tx, &options);
+        assert!(!out.conversation(0, conversation("a")));
+    }
+
+    #[test]
+    fn batches_are_bounded_by_text_bytes() {
+        let options = options(usize::MAX, 10);
+        let mut big = conversation("big");
+        big.messages = serde_json::from_value(serde_json::json!([
+            {"source_id": "m1", "role": "user", "content": "more than ten bytes"}
+        ]))
+        .unwrap_or_else(|e| panic!("a test message: {e}"));
+        let (tx, rx) = bounded(8);
+        let mut out = Batcher::new(&tx, &options);
+        assert!(out.conversation(0, conversation("small")));
+        assert!(drain(&rx).is_empty());
+        assert!(out.conversation(0, big));
+        assert_eq!(
+            drain(&rx),
+            vec![Seen::Batch(vec![(0, "small".into()), (0, "big".into())])]
+        );
     }
 }

@@ -6,6 +6,10 @@
 //! CHAT_BENCH_MESSAGES=100000 cargo bench -p chat-store       # a quicker run
 //! ```
 //!
+//! After the bulk write it feeds the same messages through SQLite alone (a bare FTS5 table, the
+//! same with the store's FTS5 settings, a plain table) and prints the writer's rate as a ratio
+//! to them: the ceiling this machine puts on any writer that indexes as it writes.
+//!
 //! The database goes to `bench-data/store-bench.db` at the workspace root (gitignored), or to
 //! `$CHAT_BENCH_DIR`. Text is generated: 20-400 words per message (user messages short,
 //! assistant ones long) drawn from a 30,000-word vocabulary with a Zipf(1.07) distribution,
@@ -13,7 +17,7 @@
 //! A plain bench binary (not criterion) because one iteration is a million-message import.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chat_model::timestamp::from_millis;
@@ -195,6 +199,51 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// What SQLite alone does on this machine with the same messages and none of chat-store's code:
+/// one prepared statement, one transaction per ~10,000 messages (as the bulk writer batches),
+/// WAL with `synchronous = NORMAL` and a 512 MiB page cache (as the bulk writer runs), into a
+/// table made by `create`. Returns messages per second of the inserts alone.
+fn sqlite_alone(dir: &Path, name: &str, create: &str, insert: &str, target: usize) -> f64 {
+    let path = dir.join(format!("ceiling-{name}.db"));
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    let mut conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -524288;
+         PRAGMA wal_autocheckpoint = 16384; {create}"
+    ))
+    .unwrap();
+    let mut gen = TextGen::new(42);
+    let (mut messages, mut convos) = (0usize, 0usize);
+    let mut write_time = Duration::ZERO;
+    while messages < target {
+        let batch: Vec<String> = (0..CONVERSATIONS_PER_BATCH)
+            .flat_map(|_| {
+                convos += 1;
+                gen.conversation(convos).messages
+            })
+            .map(|m| m.content)
+            .collect();
+        let t = Instant::now();
+        let tx = conn.transaction().unwrap();
+        {
+            let mut stmt = tx.prepare_cached(insert).unwrap();
+            for text in &batch {
+                stmt.execute([text]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        write_time += t.elapsed();
+        messages += batch.len();
+    }
+    drop(conn);
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    messages as f64 / write_time.as_secs_f64()
+}
+
 fn main() {
     // `cargo bench -- --list` / test harness probes: do nothing.
     if std::env::args().any(|a| a == "--list" || a == "--test") {
@@ -269,6 +318,42 @@ fn main() {
         gen_time.as_secs_f64(),
         checkpoint.as_secs_f64(),
         write_cpu.as_secs_f64(),
+    );
+    // The same messages through SQLite alone, in the same run: the ceiling the bulk writer works
+    // under on this machine.
+    let fts_alone = sqlite_alone(
+        &dir,
+        "fts5",
+        "CREATE VIRTUAL TABLE t USING fts5(content, tokenize = 'unicode61 remove_diacritics 2');",
+        "INSERT INTO t (content) VALUES (?1)",
+        target,
+    );
+    // The same table with the store's FTS5 settings (schema.rs): larger in-memory hash, fewer
+    // merges.
+    let fts_tuned = sqlite_alone(
+        &dir,
+        "fts5-tuned",
+        "CREATE VIRTUAL TABLE t USING fts5(content, tokenize = 'unicode61 remove_diacritics 2');
+         INSERT INTO t (t, rank) VALUES ('automerge', 8);
+         INSERT INTO t (t, rank) VALUES ('crisismerge', 32);
+         INSERT INTO t (t, rank) VALUES ('hashsize', 67108864);",
+        "INSERT INTO t (content) VALUES (?1)",
+        target,
+    );
+    let table_alone = sqlite_alone(
+        &dir,
+        "table",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, content TEXT NOT NULL);",
+        "INSERT INTO t (content) VALUES (?1)",
+        target,
+    );
+    println!(
+        "SQLite alone, same messages: a bare FTS5 table {fts_alone:.0} messages/s ({fts_tuned:.0} \
+         with the store's FTS5 settings); a plain table {table_alone:.0} messages/s; the bulk \
+         writer (two tables with their indexes and four FTS5 indexes) runs at {:.2}x the bare FTS5 table and \
+         {:.2}x the tuned one",
+        rate / fts_alone,
+        rate / fts_tuned
     );
     if std::env::var_os("CHAT_BENCH_WRITE_ONLY").is_some() {
         return;

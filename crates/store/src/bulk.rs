@@ -12,7 +12,7 @@ use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 use crate::error::{Context, Error, Result};
 use crate::repo::parts_json;
-use crate::search::{cjk_runs, is_cjk};
+use crate::search::cjk_runs;
 
 /// Bumped when the canonical serialisation hashed by [`content_hash`] changes, so stored
 /// hashes stop matching and the next import re-checks every conversation once.
@@ -287,8 +287,11 @@ fn note_cjk(
     inserted: usize,
     cjk: &mut Vec<(i64, String)>,
 ) {
-    if inserted == 1 && !m.hidden && !m.content.is_ascii() && m.content.chars().any(is_cjk) {
-        cjk.push((tx.last_insert_rowid(), cjk_runs(&m.content)));
+    if inserted == 1 && !m.hidden && !m.content.is_ascii() {
+        let runs = cjk_runs(&m.content);
+        if !runs.is_empty() {
+            cjk.push((tx.last_insert_rowid(), runs));
+        }
     }
 }
 
