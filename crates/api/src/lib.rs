@@ -28,9 +28,11 @@
 //!   need is in one [`ApiState`] (built with [`ApiState::builder`]) that the app registers
 //!   with `App::app_data`; there are no globals, so two APIs over two stores can live in one
 //!   process.
-//! * **The executor never blocks.** Every store call runs on actix's blocking pool
-//!   ([`ApiState::read`] / [`ApiState::write`] wrap `web::block`); the store's own r2d2 pool is
-//!   sized from the core count. Imports run on their own threads, one at a time, and report
+//! * **The executor never blocks.** Reads run on actix's blocking pool ([`ApiState::read`]
+//!   wraps `web::block`); writes run one at a time, in arrival order, on the API's writer
+//!   thread ([`ApiState::write`]), since SQLite has one writer anyway and a fair queue keeps
+//!   the slowest writer's wait close to the median's. The store's own r2d2 pool is sized
+//!   from the core count. Imports run on their own threads, one at a time, and report
 //!   progress in memory and through the [`Hub`]. The full export streams from a blocking task
 //!   through a bounded channel, page by page, so memory stays flat however big the store is.
 //! * **One error type.** Every failure is an [`ApiError`] answered as
@@ -64,6 +66,7 @@ mod openapi;
 mod params;
 pub mod routes;
 mod state;
+mod write_queue;
 
 use actix_web::{middleware, web};
 

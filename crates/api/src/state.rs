@@ -18,6 +18,7 @@ use crate::chat::{ChatLimits, Runtime};
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::imports::Jobs;
+use crate::write_queue::WriteQueue;
 
 /// Default largest import upload: 2 GiB.
 pub const DEFAULT_MAX_UPLOAD: u64 = 2 * 1024 * 1024 * 1024;
@@ -52,10 +53,9 @@ pub struct ApiState {
     provider: Arc<dyn ChatProvider>,
     chat_limits: ChatLimits,
     pub(crate) chat: Runtime,
-    /// Taken around every write transaction of the API: writers queue here in order instead
-    /// of contending for SQLite's lock, whose busy handler sleeps (up to 100 ms a try) and
-    /// makes latency explode under many concurrent writers (a chat message is two writes).
-    write_lock: Arc<std::sync::Mutex<()>>,
+    /// Every write transaction of the API runs on this queue's thread, first come, first
+    /// served (see [`WriteQueue`]). Started on the first write.
+    writes: std::sync::OnceLock<WriteQueue>,
 }
 
 /// Builds an [`ApiState`].
@@ -140,7 +140,7 @@ impl ApiStateBuilder {
                 .unwrap_or_else(|| Arc::new(OfflineProvider::new())),
             chat_limits: self.chat_limits,
             chat: Runtime::default(),
-            write_lock: Arc::default(),
+            writes: std::sync::OnceLock::new(),
         })
     }
 }
@@ -263,23 +263,27 @@ impl ApiState {
             .map_err(ApiError::from)
     }
 
-    /// Runs `f` in a write transaction on the blocking pool. The transaction runs to its end
-    /// even if the client goes away.
+    /// Runs `f` in a write transaction on the API's writer thread, after the writes queued
+    /// before it. The transaction runs to its end even if the client goes away.
     pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&Repo<'_>) -> chat_store::Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let store = self.store.clone();
-        let lock = Arc::clone(&self.write_lock);
-        web::block(move || {
-            let _turn = lock
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            store.write(f)
-        })
-        .await?
-        .map_err(ApiError::from)
+        let queue = match self.writes.get() {
+            Some(queue) => queue,
+            None => {
+                let started = WriteQueue::start(self.store.clone())
+                    .map_err(|e| ApiError::internal(format!("cannot start the writer: {e}")))?;
+                // Two first writers may both start one; the loser's thread ends with its handle.
+                self.writes.get_or_init(|| started)
+            }
+        };
+        queue
+            .run(move |store| store.write(f))
+            .await
+            .ok_or_else(|| ApiError::internal("a write transaction failed unexpectedly"))?
+            .map_err(ApiError::from)
     }
 
     /// Stops background work for a graceful shutdown: running and queued imports are cancelled

@@ -2,8 +2,8 @@
 //!
 //! A blocking task walks the store page by page (one short read transaction per page and per
 //! conversation, so no connection is held for the whole download) and writes through the
-//! export crate's renderers into a [`ChannelWriter`]. The writer hands chunks of
-//! [`CHUNK_BYTES`] to a bounded channel that the response body drains, so at most a few chunks
+//! export crate's renderers into a `ChannelWriter`. The writer hands chunks of
+//! `CHUNK_BYTES` to a bounded channel that the response body drains, so at most a few chunks
 //! and one conversation are in memory whatever the size of the store, and a slow client slows
 //! the producer down instead of growing a buffer. When the client goes away the channel closes
 //! and the producer stops at its next write.
