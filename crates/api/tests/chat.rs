@@ -370,12 +370,43 @@ async fn a_frame_over_the_limit_closes_the_connection_with_1009() {
     let (_env, live) = live_with_limits(offline(), limits);
     let mut a = live.connect().await;
     a.send(send_frame(Value::Null, &"x".repeat(4096))).await;
-    match a.next_raw().await {
-        Some(ws::Frame::Close(Some(reason))) => {
-            assert_eq!(reason.code, ws::CloseCode::Size);
+    loop {
+        match a.next_raw().await {
+            // A heartbeat may come first on a slow machine.
+            Some(ws::Frame::Ping(_)) => continue,
+            Some(ws::Frame::Close(Some(reason))) => {
+                assert_eq!(reason.code, ws::CloseCode::Size);
+                break;
+            }
+            other => panic!("expected a close frame, got {other:?}"),
         }
-        other => panic!("expected a close frame, got {other:?}"),
     }
+}
+
+#[actix_rt::test]
+async fn a_silent_client_is_pinged_then_closed_after_the_timeout() {
+    let limits = ChatLimits {
+        heartbeat_interval: Duration::from_millis(100),
+        client_timeout: Duration::from_millis(350),
+        ..ChatLimits::default()
+    };
+    let (_env, live) = live_with_limits(offline(), limits);
+    let mut a = live.connect().await;
+    let started = std::time::Instant::now();
+    let mut pings = 0;
+    // Never answers: neither the pings nor anything else.
+    loop {
+        match a.next_raw().await {
+            Some(ws::Frame::Ping(_)) => pings += 1,
+            Some(ws::Frame::Close(Some(reason))) => {
+                assert_eq!(reason.code, ws::CloseCode::Away);
+                break;
+            }
+            other => panic!("expected pings then a close frame, got {other:?}"),
+        }
+    }
+    assert!(pings >= 2, "pinged {pings} times before closing");
+    assert!(started.elapsed() >= Duration::from_millis(350));
 }
 
 #[actix_rt::test]

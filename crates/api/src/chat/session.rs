@@ -131,7 +131,11 @@ async fn run(
         outbound: tx,
     };
     let mut events = state.hub().subscribe();
-    let mut heartbeat = tokio::time::interval(limits.heartbeat_interval);
+    // The first ping goes out one interval after connecting, not at once.
+    let mut heartbeat = tokio::time::interval_at(
+        tokio::time::Instant::now() + limits.heartbeat_interval,
+        limits.heartbeat_interval,
+    );
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut rate = RateLimit::new(limits.rate_burst, limits.rate_per_second);
