@@ -210,13 +210,10 @@ fn parse_all(
         let head = match opener.head(&unit.origin, PROBE_LEN) {
             Ok(h) => h,
             Err(e) => {
-                if !send(
-                    out,
-                    Event::Begin {
-                        unit: slot,
-                        path: name.clone(),
-                    },
-                ) {
+                if !out.send(Event::Begin {
+                    unit: slot,
+                    path: name.clone(),
+                }) {
                     return;
                 }
                 let hint = match e {
@@ -225,16 +222,13 @@ fn parse_all(
                     }
                     _ => "check that the file is readable, then import it again",
                 };
-                if !send(
-                    out,
-                    Event::Failed {
-                        unit: slot,
-                        item: "file".into(),
-                        error: e.to_string(),
-                        hint: hint.into(),
-                        raw: None,
-                    },
-                ) {
+                if !out.send(Event::Failed {
+                    unit: slot,
+                    item: "file".into(),
+                    error: e.to_string(),
+                    hint: hint.into(),
+                    raw: None,
+                }) {
                     return;
                 }
                 slot += 1;
@@ -252,12 +246,9 @@ fn parse_all(
                 if unit.explicit || notable {
                     (error, hint)
                 } else {
-                    if !send(
-                        out,
-                        Event::Ignored {
-                            what: format!("{name}: {error}"),
-                        },
-                    ) {
+                    if !out.send(Event::Ignored {
+                        what: format!("{name}: {error}"),
+                    }) {
                         return;
                     }
                     continue;
@@ -267,13 +258,10 @@ fn parse_all(
                 forced, looks_like, ..
             } => wrong_source_message(forced, looks_like),
             Detected::Native => {
-                if !send(
-                    out,
-                    Event::Begin {
-                        unit: slot,
-                        path: name.clone(),
-                    },
-                ) {
+                if !out.send(Event::Begin {
+                    unit: slot,
+                    path: name.clone(),
+                }) {
                     return;
                 }
                 if !parse_native(
@@ -287,19 +275,13 @@ fn parse_all(
             }
             Detected::Parser(i) => {
                 let parser = &parsers[i];
-                if !send(
-                    out,
-                    Event::Begin {
-                        unit: slot,
-                        path: name.clone(),
-                    },
-                ) || !send(
-                    out,
-                    Event::Source {
-                        unit: slot,
-                        source: parser.source(),
-                    },
-                ) {
+                if !out.send(Event::Begin {
+                    unit: slot,
+                    path: name.clone(),
+                }) || !out.send(Event::Source {
+                    unit: slot,
+                    source: parser.source(),
+                }) {
                     return;
                 }
                 let mut sink = ChannelSink {
@@ -335,16 +317,13 @@ fn parse_all(
                     )),
                 };
                 if let Some((error, hint, raw)) = failure {
-                    if !send(
-                        out,
-                        Event::Failed {
-                            unit: slot,
-                            item: "file".into(),
-                            error,
-                            hint,
-                            raw,
-                        },
-                    ) {
+                    if !out.send(Event::Failed {
+                        unit: slot,
+                        item: "file".into(),
+                        error,
+                        hint,
+                        raw,
+                    }) {
                         return;
                     }
                 }
@@ -354,22 +333,16 @@ fn parse_all(
             }
         };
         // Unknown or wrong source: the input fails as a whole.
-        if !send(
-            out,
-            Event::Begin {
-                unit: slot,
-                path: name.clone(),
-            },
-        ) || !send(
-            out,
-            Event::Failed {
-                unit: slot,
-                item: "file".into(),
-                error,
-                hint,
-                raw: None,
-            },
-        ) {
+        if !out.send(Event::Begin {
+            unit: slot,
+            path: name.clone(),
+        }) || !out.send(Event::Failed {
+            unit: slot,
+            item: "file".into(),
+            error,
+            hint,
+            raw: None,
+        }) {
             return;
         }
         slot += 1;
@@ -434,7 +407,7 @@ fn parse_native(
                     error: Box::new(error),
                 },
             };
-            if !send(out, event) {
+            if !out.send(event) {
                 return Ok(false);
             }
             progress
@@ -452,20 +425,13 @@ fn parse_native(
             None,
         ),
     };
-    send(
-        out,
-        Event::Failed {
-            unit: slot,
-            item: "file".into(),
-            error: failure.0,
-            hint: failure.1,
-            raw: failure.2,
-        },
-    )
-}
-
-fn send(out: &mut Batcher<'_>, event: Event) -> bool {
-    out.send(event)
+    out.send(Event::Failed {
+        unit: slot,
+        item: "file".into(),
+        error: failure.0,
+        hint: failure.1,
+        raw: failure.2,
+    })
 }
 
 /// The parse thread's end of the channel. It gathers conversations into batches (one writer

@@ -36,6 +36,9 @@ const MEDIUM_SHARE: f64 = 0.01;
 const COMMON: [&str; 2] = ["example", "however"];
 const COMMON_SHARE: f64 = 0.15;
 const SEARCH_RUNS: usize = 200;
+/// The SQLite-alone ceiling's FTS5 table: the store's tokenizer, nothing else.
+const FTS5_TABLE: &str =
+    "CREATE VIRTUAL TABLE t USING fts5(content, tokenize = 'unicode61 remove_diacritics 2');";
 
 struct TextGen {
     words: Vec<String>,
@@ -169,6 +172,16 @@ impl TextGen {
             extra: serde_json::Value::Null,
         }
     }
+
+    /// The next batch of conversations written in one transaction; `convos` counts them.
+    fn batch(&mut self, convos: &mut usize) -> Vec<ParsedConversation> {
+        (0..CONVERSATIONS_PER_BATCH)
+            .map(|_| {
+                *convos += 1;
+                self.conversation(*convos)
+            })
+            .collect()
+    }
 }
 
 /// CPU time (user + system) of this process, from `/proc/self/stat` (Linux; zero elsewhere).
@@ -218,11 +231,10 @@ fn sqlite_alone(dir: &Path, name: &str, create: &str, insert: &str, target: usiz
     let (mut messages, mut convos) = (0usize, 0usize);
     let mut write_time = Duration::ZERO;
     while messages < target {
-        let batch: Vec<String> = (0..CONVERSATIONS_PER_BATCH)
-            .flat_map(|_| {
-                convos += 1;
-                gen.conversation(convos).messages
-            })
+        let batch: Vec<String> = gen
+            .batch(&mut convos)
+            .into_iter()
+            .flat_map(|c| c.messages)
             .map(|m| m.content)
             .collect();
         let t = Instant::now();
@@ -275,12 +287,7 @@ fn main() {
     let mut write_cpu = Duration::ZERO;
     while messages < target {
         let t = Instant::now();
-        let batch: Vec<ParsedConversation> = (0..CONVERSATIONS_PER_BATCH)
-            .map(|_| {
-                convos += 1;
-                gen.conversation(convos)
-            })
-            .collect();
+        let batch = gen.batch(&mut convos);
         gen_time += t.elapsed();
         let items: Vec<BulkItem<'_>> = batch
             .iter()
@@ -324,7 +331,7 @@ fn main() {
     let fts_alone = sqlite_alone(
         &dir,
         "fts5",
-        "CREATE VIRTUAL TABLE t USING fts5(content, tokenize = 'unicode61 remove_diacritics 2');",
+        FTS5_TABLE,
         "INSERT INTO t (content) VALUES (?1)",
         target,
     );
@@ -333,10 +340,12 @@ fn main() {
     let fts_tuned = sqlite_alone(
         &dir,
         "fts5-tuned",
-        "CREATE VIRTUAL TABLE t USING fts5(content, tokenize = 'unicode61 remove_diacritics 2');
-         INSERT INTO t (t, rank) VALUES ('automerge', 8);
-         INSERT INTO t (t, rank) VALUES ('crisismerge', 32);
-         INSERT INTO t (t, rank) VALUES ('hashsize', 67108864);",
+        &format!(
+            "{FTS5_TABLE}
+             INSERT INTO t (t, rank) VALUES ('automerge', 8);
+             INSERT INTO t (t, rank) VALUES ('crisismerge', 32);
+             INSERT INTO t (t, rank) VALUES ('hashsize', 67108864);"
+        ),
         "INSERT INTO t (content) VALUES (?1)",
         target,
     );

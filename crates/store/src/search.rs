@@ -600,6 +600,8 @@ impl Repo<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use rstest::rstest;
 
     /// The char-by-char definition the byte scan must agree with.
     fn cjk_runs_by_chars(text: &str) -> String {
@@ -636,8 +638,6 @@ mod tests {
             assert_eq!(cjk_runs(text), cjk_runs_by_chars(text), "{text:?}");
         }
     }
-    use super::*;
-    use rstest::rstest;
 
     #[rstest]
     #[case::plain("rust async", r#""rust" "async""#)]
