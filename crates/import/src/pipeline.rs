@@ -2,7 +2,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chat_export::ExportDocument;
@@ -10,7 +10,7 @@ use chat_model::{ParsedConversation, Source};
 use chat_parse::{
     json::ArrayStream, Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN,
 };
-use chat_store::{BulkItem, ImportRunRecord, Store, WriteStatus};
+use chat_store::{BulkItem, ImportRunRecord, Prepared, Pretokenizer, Store, TokenSet, WriteStatus};
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::detect::{detect, wrong_source_message, Detected};
@@ -35,7 +35,7 @@ enum Event {
         source: Source,
     },
     /// Conversations for one writer transaction (see [`Batcher`]).
-    Batch(Vec<Pending>),
+    Batch(Batch),
     Native {
         unit: usize,
         document: Box<ExportDocument>,
@@ -111,14 +111,17 @@ pub(crate) fn run(
 
     let (tx, rx) = bounded::<Event>(CHANNEL_CAPACITY);
     let units = plan.units;
+    // Whether the parse thread tokenizes texts ahead for the writer (see [`Batcher`]).
+    let tokenize_ahead = AtomicBool::new(!options.dry_run);
     let result = std::thread::scope(|scope| {
         let parse_progress = Arc::clone(&progress);
         let opener = opener.clone();
         let parsers = Arc::clone(&parsers);
         let parse_options = options.clone();
         let base = report.inputs.len();
+        let ahead = &tokenize_ahead;
         let parse = scope.spawn(move || {
-            let mut out = Batcher::new(&tx, &parse_options);
+            let mut out = Batcher::new(&tx, &parse_options, ahead);
             parse_all(
                 &units,
                 base,
@@ -132,7 +135,15 @@ pub(crate) fn run(
             out.flush();
         });
         let run = run_id.as_ref().map(|(id, _)| id.as_str());
-        let written = write_all(store, rx, &mut report, options, &progress, run);
+        let written = write_all(
+            store,
+            rx,
+            &mut report,
+            options,
+            &progress,
+            run,
+            &tokenize_ahead,
+        );
         let joined = parse.join();
         match (written, joined) {
             (Err(e), _) => Err(e),
@@ -440,6 +451,12 @@ fn parse_native(
 /// one by one, conversations stopped the parser as soon as the channel's few slots were full,
 /// and the writer then waited for most of its next batch: they took turns on the two cores.
 /// Skipped entries are counted here too; other events go through at once.
+///
+/// The batcher also tokenizes the batch's texts for the full-text index ahead of the writer
+/// (`chat_store::Pretokenizer`) whenever the writer is behind (a batch is waiting for it), so
+/// the two threads balance their work. It stops while the writer reports batches that wrote
+/// nothing (a re-import of an unchanged export, where the tokens would go unused), and
+/// resumes when one writes again.
 struct Batcher<'a> {
     tx: &'a Sender<Event>,
     options: &'a ImportOptions,
@@ -447,10 +464,25 @@ struct Batcher<'a> {
     messages: usize,
     bytes: usize,
     skipped: Option<(usize, u64)>,
+    tokens: TokenSet,
+    tokenizer: Option<Pretokenizer>,
+    /// Set by the writer: whether its last batch wrote messages.
+    tokenize_ahead: &'a AtomicBool,
+    /// Batches sent so far (see [`RAMP`]).
+    sent: u32,
 }
 
+/// The first batches hold less text: 1/8, 1/4 and 1/2 of [`ImportOptions::batch_bytes`], then
+/// all of it. The writer has nothing to do until the first batch arrives, so a whole first
+/// batch kept it idle for a tenth of a 100 MB import.
+const RAMP: u32 = 3;
+
 impl<'a> Batcher<'a> {
-    fn new(tx: &'a Sender<Event>, options: &'a ImportOptions) -> Self {
+    fn new(
+        tx: &'a Sender<Event>,
+        options: &'a ImportOptions,
+        tokenize_ahead: &'a AtomicBool,
+    ) -> Self {
         Batcher {
             tx,
             options,
@@ -458,6 +490,10 @@ impl<'a> Batcher<'a> {
             messages: 0,
             bytes: 0,
             skipped: None,
+            tokens: TokenSet::default(),
+            tokenizer: Pretokenizer::new(),
+            tokenize_ahead,
+            sent: 0,
         }
     }
 
@@ -467,20 +503,36 @@ impl<'a> Batcher<'a> {
     }
 
     fn conversation(&mut self, unit: usize, conversation: ParsedConversation) -> bool {
+        if let Some(tokenizer) = &mut self.tokenizer {
+            // Only while a batch waits for the writer: then the writer is the slower of the two
+            // and this thread has time to spare; when the writer waits for us, tokenizing here
+            // would slow the pipeline instead, so the writer tokenizes those texts itself.
+            if !self.tx.is_empty() && self.tokenize_ahead.load(Ordering::Relaxed) {
+                tokenizer.add(&mut self.tokens, &conversation.title);
+                for m in &conversation.messages {
+                    tokenizer.add(&mut self.tokens, &m.content);
+                }
+            }
+        }
         self.messages += conversation.messages.len();
         self.bytes += conversation
             .messages
             .iter()
             .map(|m| m.content.len())
             .sum::<usize>();
+        // Derived here, off the writer's thread; if it fails, the writer derives it again and
+        // reports the error against the conversation.
+        let prepared = Prepared::new(&conversation).ok();
         self.batch.push(Pending {
             unit,
             conversation: Box::new(conversation),
+            prepared,
         });
         let o = self.options;
+        let bytes = o.batch_bytes >> RAMP.saturating_sub(self.sent);
         if self.batch.len() >= o.batch_conversations
             || self.messages >= o.batch_messages
-            || self.bytes >= o.batch_bytes
+            || self.bytes >= bytes.max(1)
         {
             return self.flush();
         }
@@ -512,7 +564,11 @@ impl<'a> Batcher<'a> {
         if self.batch.is_empty() {
             return true;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let batch = Batch {
+            items: std::mem::take(&mut self.batch),
+            tokens: std::mem::take(&mut self.tokens),
+        };
+        self.sent = self.sent.saturating_add(1);
         self.send(Event::Batch(batch))
     }
 }
@@ -574,10 +630,18 @@ impl Sink for ChannelSink<'_, '_> {
     }
 }
 
+/// What the writer writes in one transaction.
+struct Batch {
+    items: Vec<Pending>,
+    /// The items' texts, tokenized ahead (may be empty or partial).
+    tokens: TokenSet,
+}
+
 /// A conversation waiting for the next batch.
 struct Pending {
     unit: usize,
     conversation: Box<ParsedConversation>,
+    prepared: Option<Prepared>,
 }
 
 /// The writer: receives events, batches conversations into transactions, keeps the report.
@@ -588,6 +652,7 @@ fn write_all(
     options: &ImportOptions,
     progress: &ProgressState,
     run_id: Option<&str>,
+    tokenize_ahead: &AtomicBool,
 ) -> Result<(), ImportError> {
     let mut writer = store.bulk_writer()?;
     for event in rx.iter() {
@@ -603,7 +668,12 @@ fn write_all(
                     input.source = Some(source);
                 }
             }
-            Event::Batch(mut batch) => flush(&mut writer, &mut batch, report, options, progress)?,
+            Event::Batch(batch) => {
+                let written = flush(&mut writer, &batch, report, options, progress)?;
+                if !options.dry_run {
+                    tokenize_ahead.store(written > 0, Ordering::Relaxed);
+                }
+            }
             Event::Native { unit, document } => {
                 let detail = &document.conversation;
                 let outcome = if options.dry_run {
@@ -758,30 +828,35 @@ fn count_status(input: &mut InputReport, status: WriteStatus, messages: u64) {
     }
 }
 
+/// Writes one batch and counts it in the report; returns the messages written.
 fn flush(
     writer: &mut chat_store::BulkWriter,
-    batch: &mut Vec<Pending>,
+    batch: &Batch,
     report: &mut ImportReport,
     options: &ImportOptions,
     progress: &ProgressState,
-) -> Result<(), ImportError> {
-    if batch.is_empty() {
-        return Ok(());
+) -> Result<u64, ImportError> {
+    if batch.items.is_empty() {
+        return Ok(0);
     }
     let folder = options.folder.as_ref();
     let items: Vec<BulkItem<'_>> = batch
+        .items
         .iter()
         .map(|p| BulkItem {
             conversation: &p.conversation,
             folder,
+            prepared: p.prepared.as_ref(),
         })
         .collect();
     let outcomes = if options.dry_run {
         writer.preview_batch(&items)?
     } else {
-        writer.write_batch(&items)?
+        writer.write_batch_tokenized(&items, &batch.tokens)?
     };
-    for (pending, outcome) in batch.iter().zip(outcomes) {
+    let mut written = 0;
+    for (pending, outcome) in batch.items.iter().zip(outcomes) {
+        written += outcome.messages_written;
         if let Some(input) = report.inputs.get_mut(pending.unit) {
             input.counts.seen += 1;
             match outcome.status {
@@ -796,9 +871,8 @@ fn flush(
             .messages
             .fetch_add(outcome.messages_written, Ordering::Relaxed);
     }
-    batch.clear();
     notify(options, progress);
-    Ok(())
+    Ok(written)
 }
 
 /// Whether restoring an AI OS Chat export document would insert, update or change nothing:
@@ -842,6 +916,8 @@ mod tests {
         Begin(usize),
     }
 
+    static AHEAD: AtomicBool = AtomicBool::new(true);
+
     fn options(conversations: usize, bytes: usize) -> ImportOptions {
         ImportOptions {
             batch_conversations: conversations,
@@ -854,7 +930,8 @@ mod tests {
         rx.try_iter()
             .map(|e| match e {
                 Event::Batch(b) => Seen::Batch(
-                    b.into_iter()
+                    b.items
+                        .into_iter()
                         .map(|p| (p.unit, p.conversation.source_id))
                         .collect(),
                 ),
@@ -869,7 +946,7 @@ mod tests {
     fn batcher_sends_whole_batches_across_units_and_counts_skipped_entries() {
         let options = options(2, usize::MAX);
         let (tx, rx) = bounded(64);
-        let mut out = Batcher::new(&tx, &options);
+        let mut out = Batcher::new(&tx, &options, &AHEAD);
         assert!(out.conversation(0, conversation("a")));
         assert!(out.skipped(0));
         assert!(out.skipped(0));
@@ -898,12 +975,65 @@ mod tests {
         );
     }
 
+    /// A conversation holding one message of `bytes` bytes of text.
+    fn with_text(id: &str, bytes: usize) -> ParsedConversation {
+        let mut c = conversation(id);
+        c.messages = serde_json::from_value(serde_json::json!([
+            {"source_id": "m1", "role": "user", "content": "x".repeat(bytes)}
+        ]))
+        .unwrap_or_else(|e| panic!("a test message: {e}"));
+        c
+    }
+
+    fn batches(rx: &Receiver<Event>) -> Vec<Batch> {
+        rx.try_iter()
+            .filter_map(|e| match e {
+                Event::Batch(b) => Some(b),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_first_batches_ramp_up_to_the_byte_limit() {
+        let options = options(usize::MAX, 80);
+        let (tx, rx) = bounded(64);
+        let mut out = Batcher::new(&tx, &options, &AHEAD);
+        for i in 0..24 {
+            assert!(out.conversation(0, with_text(&format!("c{i}"), 10)));
+        }
+        assert!(out.flush());
+        let sizes: Vec<usize> = batches(&rx).iter().map(|b| b.items.len()).collect();
+        assert_eq!(sizes, [1, 2, 4, 8, 8, 1]);
+    }
+
+    #[test]
+    fn texts_are_tokenized_ahead_only_while_the_writer_is_behind() {
+        let options = options(1, usize::MAX);
+        let (tx, rx) = bounded(8);
+        let mut out = Batcher::new(&tx, &options, &AHEAD);
+        // The channel is empty: the writer waits for us, so we do not tokenize for it.
+        assert!(out.conversation(0, with_text("a", 10)));
+        // Batch "a" now waits in the channel: the writer is behind.
+        assert!(out.conversation(0, with_text("b", 10)));
+        let sent = batches(&rx);
+        assert_eq!(sent[0].tokens.len(), 0);
+        assert_eq!(sent[1].tokens.len(), 2, "the title and the message");
+
+        // Re-importing an unchanged export: the writer says its batches write nothing.
+        let unchanged = AtomicBool::new(false);
+        let mut out = Batcher::new(&tx, &options, &unchanged);
+        assert!(out.conversation(0, with_text("c", 10)));
+        assert!(out.conversation(0, with_text("d", 10)));
+        assert!(batches(&rx).iter().all(|b| b.tokens.is_empty()));
+    }
+
     #[test]
     fn batcher_reports_a_writer_that_has_gone() {
         let options = options(1, usize::MAX);
         let (tx, rx) = bounded(1);
         drop(rx);
-        let mut out = Batcher::new(&tx, &options);
+        let mut out = Batcher::new(&tx, &options, &AHEAD);
         assert!(!out.conversation(0, conversation("a")));
     }
 
@@ -916,7 +1046,7 @@ mod tests {
         ]))
         .unwrap_or_else(|e| panic!("a test message: {e}"));
         let (tx, rx) = bounded(8);
-        let mut out = Batcher::new(&tx, &options);
+        let mut out = Batcher::new(&tx, &options, &AHEAD);
         assert!(out.conversation(0, conversation("small")));
         assert!(drain(&rx).is_empty());
         assert!(out.conversation(0, big));

@@ -115,16 +115,12 @@ fn detect(probe: &Probe<'_>) -> Confidence {
 
 /// Reads one element and pushes what it is into the sink.
 fn read_element(el: &Element<'_>, sink: &mut dyn Sink) -> Flow {
-    let raw = match serde_json::from_slice::<raw::Conversation>(el.bytes) {
+    let raw = match el.parse::<raw::Conversation>() {
         Ok(c) => c,
-        // The slow path repairs lone surrogates, and otherwise explains the failure.
-        Err(_) => match el.parse::<raw::Conversation>() {
-            Ok(c) => c,
-            Err(mut err) => {
-                fill_item_ref(el, &mut err.item);
-                return sink.item_error(err);
-            }
-        },
+        Err(mut err) => {
+            fill_item_ref(el, &mut err.item);
+            return sink.item_error(err);
+        }
     };
     match conversation(raw) {
         Ok(c) => sink.conversation(c),

@@ -294,6 +294,7 @@ fn main() {
             .map(|c| BulkItem {
                 conversation: c,
                 folder: None,
+                prepared: None,
             })
             .collect();
         let (t, c) = (Instant::now(), cpu_time());

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 
 use chat_model::timestamp::{now, to_millis};
-use chat_model::{ConversationId, FolderPath, ParsedConversation, ParsedMessage};
+use chat_model::{ConversationId, FolderPath, ParsedConversation, ParsedMessage, Source};
 use r2d2::PooledConnection;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
@@ -26,6 +26,71 @@ pub struct BulkItem<'a> {
     /// Where a newly inserted conversation is filed; `None` is the source's default folder.
     /// Ignored for a conversation that already exists (the user's filing wins).
     pub folder: Option<&'a FolderPath>,
+    /// What the writer derives from `conversation`, if the caller computed it already
+    /// ([`Prepared::new`]; an importer does so on its parse thread, off the writer's). It must
+    /// have been made from this same conversation. `None`: the writer derives it itself.
+    pub prepared: Option<&'a Prepared>,
+}
+
+/// What the bulk writer derives from a parsed conversation before writing it: its content
+/// hash, message ids, parts as JSON, the CJK runs of its messages, its extra fields as JSON.
+/// Pure computation, so an importer can run it on another thread than the writer's.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Which conversation this was made from (see [`Prepared::fits`]).
+    source: Source,
+    source_id: String,
+    hash: [u8; 16],
+    /// [`derive_message_id`] of each message, in order.
+    message_ids: Vec<String>,
+    /// [`parts_json`] of each message.
+    parts: Vec<Option<String>>,
+    /// The CJK runs of each visible message holding CJK text (see [`note_cjk`]).
+    cjk: Vec<Option<String>>,
+    extra: Option<String>,
+}
+
+impl Prepared {
+    /// Derives everything the writer needs from `c`.
+    pub fn new(c: &ParsedConversation) -> Result<Prepared> {
+        let source = c.source.as_str();
+        let mut parts = Vec::with_capacity(c.messages.len());
+        for m in &c.messages {
+            parts.push(parts_json(&m.parts)?);
+        }
+        Ok(Prepared {
+            source: c.source,
+            source_id: c.source_id.clone(),
+            hash: content_hash(c)?,
+            message_ids: c
+                .messages
+                .iter()
+                .map(|m| derive_message_id(source, &c.source_id, &m.source_id))
+                .collect(),
+            parts,
+            cjk: c
+                .messages
+                .iter()
+                .map(|m| {
+                    (!m.hidden && !m.content.is_ascii())
+                        .then(|| cjk_runs(&m.content))
+                        .filter(|r| !r.is_empty())
+                })
+                .collect(),
+            extra: extra_json(c)?,
+        })
+    }
+
+    /// Whether this was made from `c`, as far as a cheap check tells (same conversation, same
+    /// number of messages); a mismatch makes the writer derive everything itself.
+    fn fits(&self, c: &ParsedConversation) -> bool {
+        let n = c.messages.len();
+        self.source == c.source
+            && self.source_id == c.source_id
+            && self.message_ids.len() == n
+            && self.parts.len() == n
+            && self.cjk.len() == n
+    }
 }
 
 /// What happened to one conversation.
@@ -54,6 +119,69 @@ pub struct WriteOutcome {
 /// per import thread. Prepared statements are cached on that connection across batches.
 pub struct BulkWriter {
     conn: PooledConnection<SqliteConnectionManager>,
+    /// Copies committed batches into the database file on its own thread; `None` in memory.
+    checkpointer: Option<Checkpointer>,
+}
+
+/// Runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection and thread after each commit
+/// of the bulk writer. A passive checkpoint never blocks the writer (SQLite lets one
+/// checkpointer copy frames while one writer appends), so copying a batch's pages back into
+/// the database file overlaps building the next batch instead of following the last one: the
+/// final checkpoint, which took a tenth of a 100 MB import when the writer did it itself, is
+/// left with one batch. When the checkpointer has copied everything by the time the writer
+/// begins its next batch, SQLite starts the WAL over from its beginning, so the WAL stays about
+/// one batch long; the writer's own autocheckpoint remains as the bound if it falls behind.
+struct Checkpointer {
+    /// One pending wake-up at most: commits that land while a checkpoint runs are covered by
+    /// the next one.
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    /// `None` if no thread can be started; the writer then checkpoints by itself as before.
+    fn start(conn: PooledConnection<SqliteConnectionManager>) -> Option<Checkpointer> {
+        let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("chat-store-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "background checkpoint failed; the writer's own will cover it");
+                    }
+                }
+            });
+        match thread {
+            Ok(thread) => Some(Checkpointer {
+                wake: Some(wake),
+                thread: Some(thread),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "no checkpoint thread; the bulk writer checkpoints by itself");
+                None
+            }
+        }
+    }
+
+    /// Asks for a checkpoint; returns at once.
+    fn nudge(&self) {
+        if let Some(wake) = &self.wake {
+            // Full: a checkpoint is already due and will include this commit.
+            let _ = wake.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.wake = None;
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::warn!("the checkpoint thread panicked");
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for BulkWriter {
@@ -78,6 +206,8 @@ const DEFAULT_AUTOCHECKPOINT_PAGES: i64 = 1_000;
 
 impl Drop for BulkWriter {
     fn drop(&mut self) {
+        // Let the background checkpoint finish first, so the one below has only the rest.
+        self.checkpointer = None;
         if let Err(e) = self.conn.execute_batch(&format!(
             "PRAGMA cache_size = -{};
              PRAGMA wal_autocheckpoint = {DEFAULT_AUTOCHECKPOINT_PAGES};",
@@ -238,18 +368,27 @@ pub fn derive_turn_id(
     convo_source_id: &str,
     message_source_id: &str,
 ) -> String {
-    let mut id: String = conversation_id
+    turn_id(
+        &turn_id_prefix(conversation_id),
+        &derive_message_id(source, convo_source_id, message_source_id),
+    )
+}
+
+/// The first 12 hex digits of a conversation id, lowercased: how its messages' ids start.
+fn turn_id_prefix(conversation_id: &ConversationId) -> String {
+    conversation_id
         .as_str()
         .chars()
         .filter(char::is_ascii_hexdigit)
         .take(12)
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    id.push_str(&derive_message_id(
-        source,
-        convo_source_id,
-        message_source_id,
-    ));
+        .collect()
+}
+
+fn turn_id(prefix: &str, message_id: &str) -> String {
+    let mut id = String::with_capacity(prefix.len() + message_id.len());
+    id.push_str(prefix);
+    id.push_str(message_id);
     id
 }
 
@@ -278,20 +417,17 @@ struct Stored {
 }
 
 /// Remembers the row just inserted for the CJK index when it is visible and holds CJK text,
-/// with the CJK runs of its text: only those go to the trigram index (trigram-indexing a long
-/// English answer because it quotes one Japanese word cost 30% of an import's time; the Latin
-/// words are in `turns_fts` already).
+/// with the CJK runs of its text ([`Prepared`]): only those go to the trigram index
+/// (trigram-indexing a long English answer because it quotes one Japanese word cost 30% of an
+/// import's time; the Latin words are in `turns_fts` already).
 fn note_cjk(
     tx: &Transaction<'_>,
-    m: &ParsedMessage,
+    runs: Option<&String>,
     inserted: usize,
     cjk: &mut Vec<(i64, String)>,
 ) {
-    if inserted == 1 && !m.hidden && !m.content.is_ascii() {
-        let runs = cjk_runs(&m.content);
-        if !runs.is_empty() {
-            cjk.push((tx.last_insert_rowid(), runs));
-        }
+    if let (1, Some(runs)) = (inserted, runs) {
+        cjk.push((tx.last_insert_rowid(), runs.clone()));
     }
 }
 
@@ -309,7 +445,10 @@ const INSERT_TURN: &str = "INSERT INTO convo_turns (id, convo_id, parent_id, rol
      ON CONFLICT (id) DO NOTHING";
 
 impl BulkWriter {
-    pub(crate) fn new(conn: PooledConnection<SqliteConnectionManager>) -> Result<Self> {
+    pub(crate) fn new(
+        conn: PooledConnection<SqliteConnectionManager>,
+        checkpoint_conn: Option<PooledConnection<SqliteConnectionManager>>,
+    ) -> Result<Self> {
         // A large page cache keeps the indexes and the FTS segments being merged in memory
         // for the whole import, and a larger autocheckpoint copies pages changed by several
         // batches back once; both restored when the writer is dropped.
@@ -318,7 +457,8 @@ impl BulkWriter {
              PRAGMA wal_autocheckpoint = {BULK_AUTOCHECKPOINT_PAGES};"
         ))
         .ctx("sizing the bulk writer's cache")?;
-        Ok(BulkWriter { conn })
+        let checkpointer = checkpoint_conn.and_then(Checkpointer::start);
+        Ok(BulkWriter { conn, checkpointer })
     }
 
     /// Writes many conversations in ONE transaction with cached prepared statements; all or
@@ -331,17 +471,42 @@ impl BulkWriter {
     ///   active leaf, `updated_at` advanced. The title is replaced only if the user never
     ///   renamed it; folder, tags, archive state and ratings are the user's and stay.
     pub fn write_batch(&mut self, items: &[BulkItem<'_>]) -> Result<Vec<WriteOutcome>> {
-        self.run_batch(items, true)
+        self.run_batch(items, true, None)
+    }
+
+    /// [`BulkWriter::write_batch`] with the batch's texts (messages and titles) tokenized
+    /// ahead by a [`crate::Pretokenizer`], typically on the importer's parse thread: the full-
+    /// text indexes then take those tokens instead of tokenizing on this thread. Texts missing
+    /// from `tokens` are tokenized as usual; the index is the same either way.
+    pub fn write_batch_tokenized(
+        &mut self,
+        items: &[BulkItem<'_>],
+        tokens: &crate::TokenSet,
+    ) -> Result<Vec<WriteOutcome>> {
+        self.run_batch(items, true, Some(tokens))
     }
 
     /// What [`BulkWriter::write_batch`] would do, without writing anything: the same code runs
     /// in a transaction that is rolled back, so dry runs report exactly the figures of a real
     /// run.
     pub fn preview_batch(&mut self, items: &[BulkItem<'_>]) -> Result<Vec<WriteOutcome>> {
-        self.run_batch(items, false)
+        self.run_batch(items, false, None)
     }
 
-    fn run_batch(&mut self, items: &[BulkItem<'_>], commit: bool) -> Result<Vec<WriteOutcome>> {
+    fn run_batch(
+        &mut self,
+        items: &[BulkItem<'_>],
+        commit: bool,
+        tokens: Option<&crate::TokenSet>,
+    ) -> Result<Vec<WriteOutcome>> {
+        crate::pretoken::with_tokens(tokens, || self.run_batch_inner(items, commit))
+    }
+
+    fn run_batch_inner(
+        &mut self,
+        items: &[BulkItem<'_>],
+        commit: bool,
+    ) -> Result<Vec<WriteOutcome>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -364,6 +529,9 @@ impl BulkWriter {
         deferred.flush(&tx)?;
         if commit {
             tx.commit().ctx("committing a bulk write")?;
+            if let Some(c) = &self.checkpointer {
+                c.nudge();
+            }
         } else {
             tx.rollback().ctx("rolling back a previewed bulk write")?;
         }
@@ -472,7 +640,15 @@ fn write_one(
 ) -> Result<WriteOutcome> {
     let c = item.conversation;
     let source = c.source.as_str();
-    let hash = content_hash(c)?;
+    let own;
+    let prepared = match item.prepared {
+        Some(p) if p.fits(c) => p,
+        _ => {
+            own = Prepared::new(c)?;
+            &own
+        }
+    };
+    let hash = prepared.hash;
     let existing = tx
         .prepare_cached(
             "SELECT id, content_hash, updated_at FROM convos WHERE source = ?1 AND source_id = ?2",
@@ -501,10 +677,11 @@ fn write_one(
         None => (ConversationId::generate(), None),
     };
     let (created_at, updated_at) = times(c);
-    let ids: Vec<String> = c
-        .messages
+    let prefix = turn_id_prefix(&conversation_id);
+    let ids: Vec<String> = prepared
+        .message_ids
         .iter()
-        .map(|m| derive_turn_id(&conversation_id, source, &c.source_id, &m.source_id))
+        .map(|m| turn_id(&prefix, m))
         .collect();
     let by_source: HashMap<&str, usize> = c
         .messages
@@ -544,12 +721,12 @@ fn write_one(
             c.summary,
             leaf,
             &hash[..],
-            extra_json(c)?,
+            prepared.extra,
         ])
         .ctx("inserting an imported conversation")?;
         let mut insert = tx.prepare_cached(INSERT_TURN)?;
         let mut written = 0u64;
-        for (m, mid) in c.messages.iter().zip(&ids) {
+        for (i, (m, mid)) in c.messages.iter().zip(&ids).enumerate() {
             let parent = m
                 .parent
                 .as_deref()
@@ -562,7 +739,7 @@ fn write_one(
                     parent,
                     m.role.as_str(),
                     m.content,
-                    parts_json(&m.parts)?,
+                    prepared.parts.get(i).and_then(Option::as_deref),
                     m.model,
                     m.created_at.map(to_millis),
                     m.hidden,
@@ -570,7 +747,12 @@ fn write_one(
                     status_of(m),
                 ])
                 .ctx("inserting an imported message")?;
-            note_cjk(tx, m, n, &mut deferred.cjk);
+            note_cjk(
+                tx,
+                prepared.cjk.get(i).and_then(Option::as_ref),
+                n,
+                &mut deferred.cjk,
+            );
             written += n as u64;
         }
         return Ok(WriteOutcome {
@@ -610,8 +792,8 @@ fn write_one(
         "UPDATE convo_turns SET content = ?2, parts = ?3, model = ?4, created_at = ?5,
             hidden = ?6, status = ?7 WHERE id = ?1",
     )?;
-    for (m, mid) in c.messages.iter().zip(&ids) {
-        let parts = parts_json(&m.parts)?;
+    for (i, (m, mid)) in c.messages.iter().zip(&ids).enumerate() {
+        let parts = prepared.parts.get(i).cloned().flatten();
         let created = m.created_at.map(to_millis);
         match stored.get(mid.as_str()) {
             Some(s) => {
@@ -655,7 +837,12 @@ fn write_one(
                         status_of(m),
                     ])
                     .ctx("inserting an imported message")?;
-                note_cjk(tx, m, n, &mut deferred.cjk);
+                note_cjk(
+                    tx,
+                    prepared.cjk.get(i).and_then(Option::as_ref),
+                    n,
+                    &mut deferred.cjk,
+                );
                 written += n as u64;
             }
         }
@@ -675,7 +862,7 @@ fn write_one(
         updated_at.max(stored_updated),
         leaf,
         &hash[..],
-        extra_json(c)?,
+        prepared.extra,
     ])
     .ctx("updating an imported conversation")?;
     Ok(WriteOutcome {

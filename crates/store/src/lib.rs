@@ -22,7 +22,9 @@
 //!   so no caller can forget to update them. See [`Repo::search`] and `docs/architecture.md`.
 //! * [`BulkWriter`] writes many parsed conversations per transaction for importers, keyed on
 //!   `(source, source_id)`, with a content hash to skip unchanged conversations and
-//!   deterministic message ids so a re-import never duplicates a message.
+//!   deterministic message ids so a re-import never duplicates a message. An importer can
+//!   tokenize a batch's texts ahead on its own thread ([`Pretokenizer`], [`TokenSet`],
+//!   [`BulkWriter::write_batch_tokenized`]) so the writer only adds the tokens to the index.
 //!
 //! ```no_run
 //! use chat_store::{NewConversation, NewTurn, Store};
@@ -39,6 +41,7 @@
 
 mod bulk;
 mod error;
+mod pretoken;
 mod repo;
 mod schema;
 mod search;
@@ -46,10 +49,11 @@ mod store;
 mod types;
 
 pub use bulk::{
-    content_hash, derive_message_id, derive_turn_id, BulkItem, BulkWriter, WriteOutcome,
+    content_hash, derive_message_id, derive_turn_id, BulkItem, BulkWriter, Prepared, WriteOutcome,
     WriteStatus,
 };
 pub use error::{Error, Result};
+pub use pretoken::{Pretokenizer, TokenSet};
 pub use repo::Repo;
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;

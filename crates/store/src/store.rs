@@ -29,6 +29,10 @@ pub struct Store {
 
 /// Per-connection settings: these are not persistent, so every pooled connection runs them.
 fn init_connection(conn: &mut Connection) -> rusqlite::Result<()> {
+    // First, before any full-text table is opened on this connection.
+    if !crate::pretoken::register(conn) {
+        tracing::debug!("FTS5 tokens computed ahead will not be replayed on this connection");
+    }
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON;
@@ -117,7 +121,13 @@ impl Store {
 
     /// A writer for imports that holds one pooled connection.
     pub fn bulk_writer(&self) -> Result<BulkWriter> {
-        BulkWriter::new(self.pool.get()?)
+        let writer = self.pool.get()?;
+        // In memory there is no WAL to copy back (and the pool has one connection).
+        let checkpoint = match self.path {
+            Some(_) => Some(self.pool.get()?),
+            None => None,
+        };
+        BulkWriter::new(writer, checkpoint)
     }
 
     /// Copies the WAL into the database file and truncates it, for a graceful shutdown.

@@ -6,8 +6,8 @@ mod common;
 use chat_model::timestamp::from_millis;
 use chat_model::{FolderPath, MessageStatus, ParsedMessage, RatingValue, Role, Source, Tag};
 use chat_store::{
-    content_hash, derive_message_id, derive_turn_id, ArchivedFilter, BulkItem, ListQuery,
-    SearchQuery, Store, WriteStatus,
+    content_hash, derive_message_id, derive_turn_id, ArchivedFilter, BulkItem, ListQuery, Prepared,
+    Pretokenizer, SearchQuery, Store, TokenSet, WriteStatus,
 };
 use common::{count, parsed, temp_store};
 
@@ -56,10 +56,12 @@ fn inserts_conversations_with_their_messages_folders_and_flags() {
             BulkItem {
                 conversation: &a,
                 folder: None,
+                prepared: None,
             },
             BulkItem {
                 conversation: &b,
                 folder: Some(&custom),
+                prepared: None,
             },
         ])
         .unwrap();
@@ -130,6 +132,7 @@ fn rewriting_an_unchanged_conversation_writes_nothing() {
         .map(|c| BulkItem {
             conversation: c,
             folder: None,
+            prepared: None,
         })
         .collect();
     let mut writer = store.bulk_writer().unwrap();
@@ -170,6 +173,7 @@ fn a_grown_conversation_adds_only_its_new_messages() {
         .write_batch(&[BulkItem {
             conversation: &small,
             folder: None,
+            prepared: None,
         }])
         .unwrap();
     let before = seqs(&store);
@@ -179,6 +183,7 @@ fn a_grown_conversation_adds_only_its_new_messages() {
         .write_batch(&[BulkItem {
             conversation: &grown,
             folder: None,
+            prepared: None,
         }])
         .unwrap();
     assert_eq!(out[0].status, WriteStatus::Updated);
@@ -209,6 +214,7 @@ fn a_grown_conversation_adds_only_its_new_messages() {
         .write_batch(&[BulkItem {
             conversation: &edited,
             folder: None,
+            prepared: None,
         }])
         .unwrap();
     assert_eq!(out[0].status, WriteStatus::Updated);
@@ -242,10 +248,12 @@ fn user_changes_survive_a_bulk_rewrite() {
             BulkItem {
                 conversation: &renamed,
                 folder: None,
+                prepared: None,
             },
             BulkItem {
                 conversation: &untouched,
                 folder: None,
+                prepared: None,
             },
         ])
         .unwrap();
@@ -277,10 +285,12 @@ fn user_changes_survive_a_bulk_rewrite() {
             BulkItem {
                 conversation: &renamed2,
                 folder: Some(&FolderPath::new("elsewhere").unwrap()),
+                prepared: None,
             },
             BulkItem {
                 conversation: &untouched2,
                 folder: None,
+                prepared: None,
             },
         ])
         .unwrap();
@@ -339,10 +349,12 @@ fn hidden_messages_and_identity_across_sources() {
             BulkItem {
                 conversation: &a,
                 folder: None,
+                prepared: None,
             },
             BulkItem {
                 conversation: &b,
                 folder: None,
+                prepared: None,
             },
         ])
         .unwrap();
@@ -412,10 +424,12 @@ fn deferred_indexing_covers_cjk_titles_and_repeats_within_one_batch() {
             BulkItem {
                 conversation: &first,
                 folder: None,
+                prepared: None,
             },
             BulkItem {
                 conversation: &again,
                 folder: None,
+                prepared: None,
             },
         ])
         .unwrap();
@@ -446,5 +460,198 @@ fn deferred_indexing_covers_cjk_titles_and_repeats_within_one_batch() {
         })
         .unwrap();
     assert_eq!(hits("afterwards").len(), 1);
+    store.integrity_check().unwrap();
+}
+
+/// Conversations whose texts exercise the tokenizer: diacritics, CJK, hidden messages, titles,
+/// the same text twice, an empty message.
+fn tokenizer_corpus() -> Vec<chat_model::ParsedConversation> {
+    (0..6)
+        .map(|i| {
+            let mut c = parsed(&format!("tok{i}"), 5);
+            c.title = format!("Crème brûlée n°{i}, naïve CAFÉ");
+            c.messages[0].content = "Straße, Ærøskøbing and Ångström — ¿qué?".into();
+            c.messages[1].content = format!("東京タワー {i} and ＦＵＬＬＷＩＤＴＨ text");
+            c.messages[2].hidden = true;
+            c.messages[2].content = format!("hidden tool output {i}: ελληνικά");
+            c.messages[3].content = String::new();
+            c
+        })
+        .collect()
+}
+
+/// Every segment of the word indexes, as stored.
+fn word_index(store: &Store) -> Vec<(String, i64, Vec<u8>)> {
+    store
+        .read(|r| {
+            let mut out = Vec::new();
+            for t in ["turns_fts", "turns_hidden_fts", "convos_fts"] {
+                let mut stmt = r
+                    .connection()
+                    .prepare(&format!("SELECT id, block FROM {t}_data ORDER BY id"))?;
+                let rows = stmt.query_map([], |x| Ok((t.to_owned(), x.get(0)?, x.get(1)?)))?;
+                out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+            }
+            Ok(out)
+        })
+        .unwrap()
+}
+
+fn items(conversations: &[chat_model::ParsedConversation]) -> Vec<BulkItem<'_>> {
+    conversations
+        .iter()
+        .map(|c| BulkItem {
+            conversation: c,
+            folder: None,
+            prepared: None,
+        })
+        .collect()
+}
+
+/// A fresh store holding `items`, written in one batch (with `tokens` when given).
+fn store_with(items: &[BulkItem<'_>], tokens: Option<&TokenSet>) -> (tempfile::TempDir, Store) {
+    let (dir, store) = temp_store();
+    let mut writer = store.bulk_writer().unwrap();
+    match tokens {
+        Some(tokens) => writer.write_batch_tokenized(items, tokens),
+        None => writer.write_batch(items),
+    }
+    .unwrap();
+    drop(writer);
+    (dir, store)
+}
+
+#[test]
+fn tokens_computed_ahead_build_the_very_same_index() {
+    let corpus = tokenizer_corpus();
+    let (_a, plain) = store_with(&items(&corpus), None);
+    let mut tokenizer = Pretokenizer::new().expect("SQLite's unicode61 tokenizer");
+    let mut tokens = TokenSet::default();
+    for c in &corpus {
+        tokenizer.add(&mut tokens, &c.title);
+        for m in &c.messages {
+            tokenizer.add(&mut tokens, &m.content);
+        }
+    }
+    // Distinct non-empty texts: 6 titles, 1 shared first message, 6 CJK, 6 hidden, and the
+    // generated "message 4 of tokN" texts.
+    assert_eq!(tokens.len(), 6 + 1 + 6 + 6 + 6);
+    let (_b, ahead) = store_with(&items(&corpus), Some(&tokens));
+    // Every text the word indexes took came from the set: 5 visible and hidden non-empty
+    // messages and a title per conversation (the shared text twice, once per row).
+    assert_eq!(tokens.replayed(), 6 * 5);
+
+    assert_eq!(word_index(&plain), word_index(&ahead));
+    assert!(!word_index(&ahead).is_empty());
+    // FTS5's own check re-tokenizes every row with the builtin tokenizer.
+    ahead.integrity_check().unwrap();
+    let hits = |q: &str| ahead.read(|r| r.search(&SearchQuery::new(q))).unwrap();
+    assert_eq!(
+        hits("angstrom").len(),
+        6,
+        "diacritics folded as unicode61 does"
+    );
+    assert_eq!(hits("brulee").len(), 6);
+}
+
+#[test]
+fn a_token_set_without_the_batch_texts_changes_nothing() {
+    let corpus = tokenizer_corpus();
+    let mut tokenizer = Pretokenizer::new().unwrap();
+    let mut tokens = TokenSet::default();
+    tokenizer.add(&mut tokens, "some other text entirely");
+    let (_d, store) = store_with(&items(&corpus), Some(&tokens));
+    assert_eq!(tokens.replayed(), 0);
+    store.integrity_check().unwrap();
+    let (_p, plain) = store_with(&items(&corpus), None);
+    assert_eq!(word_index(&plain), word_index(&store));
+}
+
+/// What a written conversation's rows hold, without our generated ids.
+fn stored_rows(store: &Store) -> Vec<String> {
+    store
+        .read(|r| {
+            let mut stmt = r.connection().prepare(
+                "SELECT json_array(c.source_id, hex(c.content_hash), c.extra, c.title,
+                        substr(t.id, 13), t.parts, t.content, t.hidden, t.seq,
+                        substr(t.parent_id, 13), substr(c.current_turn_id, 13))
+                 FROM convo_turns t JOIN convos c ON c.id = t.convo_id ORDER BY t.seq",
+            )?;
+            let rows = stmt.query_map([], |x| x.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<String>>>()?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn derivations_prepared_ahead_write_the_same_rows() {
+    let mut corpus = tokenizer_corpus();
+    corpus[0].messages[1].parts = vec![chat_model::Part::Reasoning {
+        text: "thinking".into(),
+    }];
+    corpus[1].extra = serde_json::json!({"k": 1});
+    let (_a, plain) = store_with(&items(&corpus), None);
+
+    let prepared: Vec<Prepared> = corpus.iter().map(|c| Prepared::new(c).unwrap()).collect();
+    // One of them was prepared from another conversation: the writer must not use it.
+    let wrong = Prepared::new(&parsed("other", 2)).unwrap();
+    let ahead_items: Vec<BulkItem<'_>> = corpus
+        .iter()
+        .zip(&prepared)
+        .enumerate()
+        .map(|(i, (c, p))| BulkItem {
+            conversation: c,
+            folder: None,
+            prepared: Some(if i == 2 { &wrong } else { p }),
+        })
+        .collect();
+    let (_b, ahead) = store_with(&ahead_items, None);
+    assert_eq!(stored_rows(&plain), stored_rows(&ahead));
+    assert_eq!(
+        count(&ahead, "turns_cjk_fts"),
+        6,
+        "CJK runs prepared ahead are indexed"
+    );
+    // And a re-import with prepared items recognises every conversation as unchanged.
+    let again = ahead
+        .bulk_writer()
+        .unwrap()
+        .write_batch(&ahead_items)
+        .unwrap();
+    assert!(again.iter().all(|o| o.status == WriteStatus::Unchanged));
+}
+
+#[test]
+fn the_wal_stays_about_one_batch_long_during_a_bulk_import() {
+    let (dir, store) = temp_store();
+    let wal = dir.path().join("chat.db-wal");
+    let mut writer = store.bulk_writer().unwrap();
+    let mut largest = 0u64;
+    for b in 0..8 {
+        let mut batch: Vec<chat_model::ParsedConversation> =
+            (0..20).map(|i| parsed(&format!("b{b}c{i}"), 10)).collect();
+        for c in &mut batch {
+            for m in &mut c.messages {
+                m.content = format!("{} {}", m.content, "padding text ".repeat(400));
+            }
+        }
+        writer.write_batch(&items(&batch)).unwrap();
+        // Time for the checkpoint thread, as a parser would take to fill the next batch.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    drop(writer);
+    let db = std::fs::metadata(dir.path().join("chat.db")).unwrap().len();
+    // Each batch writes ~1 MB of text. Without the checkpoint thread the WAL grew to hold every
+    // batch (its autocheckpoint is 64 MiB); with it, SQLite starts the WAL over each batch.
+    assert!(
+        db > 6_000_000,
+        "the batches reached the database file: {db}"
+    );
+    assert!(
+        largest < db / 3,
+        "the WAL grew to {largest} bytes for a {db}-byte database"
+    );
+    assert_eq!(count(&store, "convos"), 160);
     store.integrity_check().unwrap();
 }

@@ -346,6 +346,7 @@ fn cjk_words_in_bulk_imported_english_text_are_found_and_mixed_queries_need_ever
         w.write_batch(&[chat_store::BulkItem {
             conversation: &c,
             folder: None,
+            prepared: None,
         }])
         .unwrap();
     }
