@@ -112,14 +112,14 @@ pub(crate) fn run(
     let (tx, rx) = bounded::<Event>(CHANNEL_CAPACITY);
     let units = plan.units;
     // Whether the parse thread tokenizes texts ahead for the writer (see [`Batcher`]).
-    let tokenize_ahead = AtomicBool::new(!options.dry_run);
+    let writer_state = WriterState::new(!options.dry_run);
     let result = std::thread::scope(|scope| {
         let parse_progress = Arc::clone(&progress);
         let opener = opener.clone();
         let parsers = Arc::clone(&parsers);
         let parse_options = options.clone();
         let base = report.inputs.len();
-        let ahead = &tokenize_ahead;
+        let ahead = &writer_state;
         let parse = scope.spawn(move || {
             let mut out = Batcher::new(&tx, &parse_options, ahead);
             parse_all(
@@ -142,7 +142,7 @@ pub(crate) fn run(
             options,
             &progress,
             run,
-            &tokenize_ahead,
+            &writer_state,
         );
         let joined = parse.join();
         match (written, joined) {
@@ -453,10 +453,10 @@ fn parse_native(
 /// Skipped entries are counted here too; other events go through at once.
 ///
 /// The batcher also tokenizes the batch's texts for the full-text index ahead of the writer
-/// (`chat_store::Pretokenizer`) whenever the writer is behind (a batch is waiting for it), so
-/// the two threads balance their work. It stops while the writer reports batches that wrote
-/// nothing (a re-import of an unchanged export, where the tokens would go unused), and
-/// resumes when one writes again.
+/// (`chat_store::Pretokenizer`) unless the writer is waiting for it, so the two threads
+/// balance their work. It stops while the writer reports batches that wrote nothing (a
+/// re-import of an unchanged export, where the tokens would go unused), and resumes when one
+/// writes again.
 struct Batcher<'a> {
     tx: &'a Sender<Event>,
     options: &'a ImportOptions,
@@ -467,7 +467,7 @@ struct Batcher<'a> {
     tokens: TokenSet,
     tokenizer: Option<Pretokenizer>,
     /// Set by the writer: whether its last batch wrote messages.
-    tokenize_ahead: &'a AtomicBool,
+    writer: &'a WriterState,
     /// Batches sent so far (see [`RAMP`]).
     sent: u32,
 }
@@ -478,11 +478,7 @@ struct Batcher<'a> {
 const RAMP: u32 = 3;
 
 impl<'a> Batcher<'a> {
-    fn new(
-        tx: &'a Sender<Event>,
-        options: &'a ImportOptions,
-        tokenize_ahead: &'a AtomicBool,
-    ) -> Self {
+    fn new(tx: &'a Sender<Event>, options: &'a ImportOptions, writer: &'a WriterState) -> Self {
         Batcher {
             tx,
             options,
@@ -492,7 +488,7 @@ impl<'a> Batcher<'a> {
             skipped: None,
             tokens: TokenSet::default(),
             tokenizer: Pretokenizer::new(),
-            tokenize_ahead,
+            writer,
             sent: 0,
         }
     }
@@ -504,10 +500,9 @@ impl<'a> Batcher<'a> {
 
     fn conversation(&mut self, unit: usize, conversation: ParsedConversation) -> bool {
         if let Some(tokenizer) = &mut self.tokenizer {
-            // Only while a batch waits for the writer: then the writer is the slower of the two
-            // and this thread has time to spare; when the writer waits for us, tokenizing here
-            // would slow the pipeline instead, so the writer tokenizes those texts itself.
-            if !self.tx.is_empty() && self.tokenize_ahead.load(Ordering::Relaxed) {
+            // Not while the writer waits for us: tokenizing here would then delay it further,
+            // so it tokenizes those texts itself.
+            if self.writer.wants_tokens() {
                 tokenizer.add(&mut self.tokens, &conversation.title);
                 for m in &conversation.messages {
                     tokenizer.add(&mut self.tokens, &m.content);
@@ -637,6 +632,39 @@ struct Batch {
     tokens: TokenSet,
 }
 
+/// What the writer tells the parse thread, for tokenizing ahead (see [`Batcher`]).
+#[derive(Debug)]
+struct WriterState {
+    /// Whether the last batch wrote messages (or none was written yet).
+    wrote: AtomicBool,
+    /// Whether the writer is blocked waiting for the next event.
+    waiting: AtomicBool,
+}
+
+impl WriterState {
+    fn new(tokenize: bool) -> Self {
+        WriterState {
+            wrote: AtomicBool::new(tokenize),
+            waiting: AtomicBool::new(false),
+        }
+    }
+
+    fn wants_tokens(&self) -> bool {
+        self.wrote.load(Ordering::Relaxed) && !self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// The next event, noting while the writer waits for it.
+    fn next(&self, rx: &Receiver<Event>) -> Option<Event> {
+        if let Ok(event) = rx.try_recv() {
+            return Some(event);
+        }
+        self.waiting.store(true, Ordering::Relaxed);
+        let event = rx.recv().ok();
+        self.waiting.store(false, Ordering::Relaxed);
+        event
+    }
+}
+
 /// A conversation waiting for the next batch.
 struct Pending {
     unit: usize,
@@ -652,10 +680,10 @@ fn write_all(
     options: &ImportOptions,
     progress: &ProgressState,
     run_id: Option<&str>,
-    tokenize_ahead: &AtomicBool,
+    state: &WriterState,
 ) -> Result<(), ImportError> {
     let mut writer = store.bulk_writer()?;
-    for event in rx.iter() {
+    while let Some(event) = state.next(&rx) {
         match event {
             Event::Begin { unit, path } => {
                 while report.inputs.len() <= unit {
@@ -671,7 +699,7 @@ fn write_all(
             Event::Batch(batch) => {
                 let written = flush(&mut writer, &batch, report, options, progress)?;
                 if !options.dry_run {
-                    tokenize_ahead.store(written > 0, Ordering::Relaxed);
+                    state.wrote.store(written > 0, Ordering::Relaxed);
                 }
             }
             Event::Native { unit, document } => {
@@ -916,7 +944,8 @@ mod tests {
         Begin(usize),
     }
 
-    static AHEAD: AtomicBool = AtomicBool::new(true);
+    static AHEAD: std::sync::LazyLock<WriterState> =
+        std::sync::LazyLock::new(|| WriterState::new(true));
 
     fn options(conversations: usize, bytes: usize) -> ImportOptions {
         ImportOptions {
@@ -1008,23 +1037,32 @@ mod tests {
     }
 
     #[test]
-    fn texts_are_tokenized_ahead_only_while_the_writer_is_behind() {
+    fn texts_are_tokenized_ahead_unless_the_writer_waits() {
         let options = options(1, usize::MAX);
         let (tx, rx) = bounded(8);
-        let mut out = Batcher::new(&tx, &options, &AHEAD);
-        // The channel is empty: the writer waits for us, so we do not tokenize for it.
+        let writer = WriterState::new(true);
+        let mut out = Batcher::new(&tx, &options, &writer);
         assert!(out.conversation(0, with_text("a", 10)));
-        // Batch "a" now waits in the channel: the writer is behind.
-        assert!(out.conversation(0, with_text("b", 10)));
+        // A writer blocked on the channel: we do not make it wait longer.
+        let (idle_tx, idle_rx) = bounded::<Event>(1);
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| writer.next(&idle_rx));
+            while !writer.waiting.load(Ordering::Relaxed) {
+                std::thread::yield_now();
+            }
+            assert!(out.conversation(0, with_text("b", 10)));
+            drop(idle_tx);
+            assert!(waiting.join().is_ok_and(|e| e.is_none()));
+        });
+        assert!(!writer.waiting.load(Ordering::Relaxed));
         let sent = batches(&rx);
-        assert_eq!(sent[0].tokens.len(), 0);
-        assert_eq!(sent[1].tokens.len(), 2, "the title and the message");
+        assert_eq!(sent[0].tokens.len(), 2, "the title and the message");
+        assert_eq!(sent[1].tokens.len(), 0);
 
         // Re-importing an unchanged export: the writer says its batches write nothing.
-        let unchanged = AtomicBool::new(false);
+        let unchanged = WriterState::new(false);
         let mut out = Batcher::new(&tx, &options, &unchanged);
         assert!(out.conversation(0, with_text("c", 10)));
-        assert!(out.conversation(0, with_text("d", 10)));
         assert!(batches(&rx).iter().all(|b| b.tokens.is_empty()));
     }
 

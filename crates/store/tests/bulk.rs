@@ -655,3 +655,37 @@ fn the_wal_stays_about_one_batch_long_during_a_bulk_import() {
     assert_eq!(count(&store, "convos"), 160);
     store.integrity_check().unwrap();
 }
+
+#[test]
+fn the_connection_goes_back_to_the_pool_with_its_triggers_on() {
+    // In memory the pool has one connection, so the interactive write below runs on the
+    // connection the bulk writer used (with its triggers off during the batch's inserts).
+    let store = Store::open_in_memory().unwrap();
+    let new = parsed("new", 2);
+    let mut changed = parsed("changed", 2);
+    store
+        .bulk_writer()
+        .unwrap()
+        .write_batch(&items(std::slice::from_ref(&changed)))
+        .unwrap();
+    changed.messages[0].content = "rewritten in place".into();
+    let out = store
+        .bulk_writer()
+        .unwrap()
+        .write_batch(&items(&[new, changed]))
+        .unwrap();
+    assert_eq!(out[0].status, WriteStatus::Inserted);
+    assert_eq!(out[1].status, WriteStatus::Updated, "outcomes keep the items' order");
+    store
+        .write(|r| {
+            r.add_turn(
+                &out[0].conversation_id,
+                chat_store::NewTurn::new(Role::User, "typed afterwards"),
+            )
+        })
+        .unwrap();
+    let hits = |q: &str| store.read(|r| r.search(&SearchQuery::new(q))).unwrap();
+    assert_eq!(hits("afterwards").len(), 1, "the insert trigger indexed it");
+    assert_eq!(hits("rewritten").len(), 1, "the update trigger indexed it");
+    store.integrity_check().unwrap();
+}
