@@ -80,6 +80,39 @@ fn open_creates_a_wal_database_at_the_current_version_from_an_empty_file() {
     store.checkpoint().unwrap();
 }
 
+fn page_size(store: &Store) -> i64 {
+    store
+        .read(|r| {
+            Ok(r.connection()
+                .query_row("PRAGMA page_size", [], |x| x.get(0))?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn new_databases_get_16_kib_pages_and_existing_ones_keep_theirs() {
+    let (_d, fresh) = temp_store();
+    assert_eq!(page_size(&fresh), 16_384);
+
+    // A file created elsewhere with SQLite's default pages (an older version of this
+    // program, or the sqlite3 shell) is opened, migrated and written as it is.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE keep_me (x); PRAGMA journal_mode = WAL;")
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(page_size(&store), 4_096);
+    let c = new_convo(&store, "on small pages");
+    assert_eq!(
+        store.read(|r| r.get_conversation(&c)).unwrap().title,
+        "on small pages"
+    );
+    store.integrity_check().unwrap();
+}
+
 #[test]
 fn a_database_newer_than_the_code_is_refused() {
     let dir = tempfile::tempdir().unwrap();
