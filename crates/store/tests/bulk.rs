@@ -675,7 +675,11 @@ fn the_connection_goes_back_to_the_pool_with_its_triggers_on() {
         .write_batch(&items(&[new, changed]))
         .unwrap();
     assert_eq!(out[0].status, WriteStatus::Inserted);
-    assert_eq!(out[1].status, WriteStatus::Updated, "outcomes keep the items' order");
+    assert_eq!(
+        out[1].status,
+        WriteStatus::Updated,
+        "outcomes keep the items' order"
+    );
     store
         .write(|r| {
             r.add_turn(
