@@ -121,7 +121,7 @@ pub(crate) fn run(
         let base = report.inputs.len();
         let ahead = &writer_state;
         let parse = scope.spawn(move || {
-            let mut out = Batcher::new(&tx, &parse_options, ahead);
+            let mut out = Batcher::new(&tx, &parse_options, ahead, &parse_progress);
             parse_all(
                 &units,
                 base,
@@ -468,6 +468,10 @@ struct Batcher<'a> {
     tokenizer: Option<Pretokenizer>,
     /// Set by the writer: whether its last batch wrote messages.
     writer: &'a WriterState,
+    /// Input bytes read and expected, for the size of the last batches.
+    progress: &'a ProgressState,
+    /// Message text seen so far, in bytes.
+    text_seen: u64,
     /// Batches sent so far (see [`RAMP`]).
     sent: u32,
 }
@@ -477,8 +481,21 @@ struct Batcher<'a> {
 /// batch kept it idle for a tenth of a 100 MB import.
 const RAMP: u32 = 3;
 
+/// Towards the end of the input the batches shrink again: each holds at most half the text
+/// still expected (from the bytes left to read and the text per byte so far), and no less
+/// than 1/8 of [`ImportOptions::batch_bytes`]. The last batch is written after the parser has
+/// finished, while its core idles; a whole one made that tail a tenth of a 100 MB import.
+/// (Shrinking from further back, a quarter of what is left, cost more in commits than it
+/// saved.)
+const TAIL_SHARE: u64 = 2;
+
 impl<'a> Batcher<'a> {
-    fn new(tx: &'a Sender<Event>, options: &'a ImportOptions, writer: &'a WriterState) -> Self {
+    fn new(
+        tx: &'a Sender<Event>,
+        options: &'a ImportOptions,
+        writer: &'a WriterState,
+        progress: &'a ProgressState,
+    ) -> Self {
         Batcher {
             tx,
             options,
@@ -489,6 +506,8 @@ impl<'a> Batcher<'a> {
             tokens: TokenSet::default(),
             tokenizer: Pretokenizer::new(),
             writer,
+            progress,
+            text_seen: 0,
             sent: 0,
         }
     }
@@ -510,11 +529,9 @@ impl<'a> Batcher<'a> {
             }
         }
         self.messages += conversation.messages.len();
-        self.bytes += conversation
-            .messages
-            .iter()
-            .map(|m| m.content.len())
-            .sum::<usize>();
+        let text: usize = conversation.messages.iter().map(|m| m.content.len()).sum();
+        self.bytes += text;
+        self.text_seen += text as u64;
         // Derived here, off the writer's thread; if it fails, the writer derives it again and
         // reports the error against the conversation.
         let prepared = Prepared::new(&conversation).ok();
@@ -524,14 +541,27 @@ impl<'a> Batcher<'a> {
             prepared,
         });
         let o = self.options;
-        let bytes = o.batch_bytes >> RAMP.saturating_sub(self.sent);
         if self.batch.len() >= o.batch_conversations
             || self.messages >= o.batch_messages
-            || self.bytes >= bytes.max(1)
+            || self.bytes >= self.byte_limit()
         {
             return self.flush();
         }
         true
+    }
+
+    /// The text bytes that fill the current batch (see [`RAMP`] and [`TAIL_SHARE`]).
+    fn byte_limit(&self) -> usize {
+        let full = self.options.batch_bytes;
+        let mut limit = full >> RAMP.saturating_sub(self.sent);
+        let read = self.progress.bytes_read.load(Ordering::Relaxed);
+        let total = self.progress.bytes_total.load(Ordering::Relaxed);
+        if read > 0 && total > read {
+            let expected = u128::from(total - read) * u128::from(self.text_seen) / u128::from(read);
+            let tail = usize::try_from(expected / u128::from(TAIL_SHARE)).unwrap_or(usize::MAX);
+            limit = limit.min(tail.max(full / 8));
+        }
+        limit.max(1)
     }
 
     fn skipped(&mut self, unit: usize) -> bool {
@@ -946,6 +976,9 @@ mod tests {
 
     static AHEAD: std::sync::LazyLock<WriterState> =
         std::sync::LazyLock::new(|| WriterState::new(true));
+    /// Input sizes unknown: no shrinking towards the end.
+    static NO_PROGRESS: std::sync::LazyLock<ProgressState> =
+        std::sync::LazyLock::new(ProgressState::default);
 
     fn options(conversations: usize, bytes: usize) -> ImportOptions {
         ImportOptions {
@@ -975,7 +1008,7 @@ mod tests {
     fn batcher_sends_whole_batches_across_units_and_counts_skipped_entries() {
         let options = options(2, usize::MAX);
         let (tx, rx) = bounded(64);
-        let mut out = Batcher::new(&tx, &options, &AHEAD);
+        let mut out = Batcher::new(&tx, &options, &AHEAD, &NO_PROGRESS);
         assert!(out.conversation(0, conversation("a")));
         assert!(out.skipped(0));
         assert!(out.skipped(0));
@@ -1027,7 +1060,7 @@ mod tests {
     fn the_first_batches_ramp_up_to_the_byte_limit() {
         let options = options(usize::MAX, 80);
         let (tx, rx) = bounded(64);
-        let mut out = Batcher::new(&tx, &options, &AHEAD);
+        let mut out = Batcher::new(&tx, &options, &AHEAD, &NO_PROGRESS);
         for i in 0..24 {
             assert!(out.conversation(0, with_text(&format!("c{i}"), 10)));
         }
@@ -1037,11 +1070,30 @@ mod tests {
     }
 
     #[test]
+    fn the_last_batches_shrink_towards_the_end_of_the_input() {
+        let options = options(usize::MAX, 80);
+        let progress = ProgressState::default();
+        progress.bytes_total.store(240, Ordering::Relaxed);
+        let (tx, rx) = bounded(64);
+        let mut out = Batcher::new(&tx, &options, &AHEAD, &progress);
+        // 24 conversations of 10 bytes of text, one per 10 bytes of input.
+        for i in 0..24u64 {
+            progress.bytes_read.store(10 * (i + 1), Ordering::Relaxed);
+            assert!(out.conversation(0, with_text(&format!("c{i}"), 10)));
+        }
+        assert!(out.flush());
+        let sizes: Vec<usize> = batches(&rx).iter().map(|b| b.items.len()).collect();
+        // Ramping up (1, 2, 4), then at most half of the text still expected, at least 10
+        // bytes (80 / 8); the last conversation is read with nothing left to expect.
+        assert_eq!(sizes, [1, 2, 4, 6, 4, 3, 2, 1, 1]);
+    }
+
+    #[test]
     fn texts_are_tokenized_ahead_unless_the_writer_waits() {
         let options = options(1, usize::MAX);
         let (tx, rx) = bounded(8);
         let writer = WriterState::new(true);
-        let mut out = Batcher::new(&tx, &options, &writer);
+        let mut out = Batcher::new(&tx, &options, &writer, &NO_PROGRESS);
         assert!(out.conversation(0, with_text("a", 10)));
         // A writer blocked on the channel: we do not make it wait longer.
         let (idle_tx, idle_rx) = bounded::<Event>(1);
@@ -1061,7 +1113,7 @@ mod tests {
 
         // Re-importing an unchanged export: the writer says its batches write nothing.
         let unchanged = WriterState::new(false);
-        let mut out = Batcher::new(&tx, &options, &unchanged);
+        let mut out = Batcher::new(&tx, &options, &unchanged, &NO_PROGRESS);
         assert!(out.conversation(0, with_text("c", 10)));
         assert!(batches(&rx).iter().all(|b| b.tokens.is_empty()));
     }
@@ -1071,7 +1123,7 @@ mod tests {
         let options = options(1, usize::MAX);
         let (tx, rx) = bounded(1);
         drop(rx);
-        let mut out = Batcher::new(&tx, &options, &AHEAD);
+        let mut out = Batcher::new(&tx, &options, &AHEAD, &NO_PROGRESS);
         assert!(!out.conversation(0, conversation("a")));
     }
 
@@ -1084,7 +1136,7 @@ mod tests {
         ]))
         .unwrap_or_else(|e| panic!("a test message: {e}"));
         let (tx, rx) = bounded(8);
-        let mut out = Batcher::new(&tx, &options, &AHEAD);
+        let mut out = Batcher::new(&tx, &options, &AHEAD, &NO_PROGRESS);
         assert!(out.conversation(0, conversation("small")));
         assert!(drain(&rx).is_empty());
         assert!(out.conversation(0, big));
