@@ -15,6 +15,9 @@
 //!   (one transaction each) of at most [`ImportOptions::batch_messages`] messages and
 //!   [`ImportOptions::batch_bytes`] bytes of text, and at most [`CHANNEL_CAPACITY`] batches
 //!   wait for the writer: the parser fills the next batch while the writer commits the last.
+//!   While the writer is busy, the parse thread also tokenizes the batch's texts for the search
+//!   index and derives what the writer stores (`chat_store::Pretokenizer`,
+//!   `chat_store::Prepared`), so the two threads share the work.
 //! * **Safe to re-run.** The store's bulk writer is keyed on `(source, source_id)` with a
 //!   content hash: an identical conversation is recognised and skipped, a grown one gains just
 //!   its new messages, and what the user changed locally survives. Every batch is one
