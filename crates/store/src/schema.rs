@@ -7,7 +7,7 @@ use crate::error::{Context, Error, Result};
 /// The schema version this code writes and understands (`PRAGMA user_version`).
 ///
 /// Checklist for changing the schema:
-/// 1. Never edit a migration that has shipped: append a new entry to [`MIGRATIONS`]; its index
+/// 1. Never edit a migration that has shipped: append a new entry to `MIGRATIONS`; its index
 ///    plus one is its version, so bump this constant with it.
 /// 2. Keep the FTS5 triggers in step with any change to `convo_turns.content`/`hidden` or
 ///    `convos.title`, and run `INSERT INTO <fts>(<fts>) VALUES('rebuild')` in the migration if
