@@ -141,7 +141,7 @@ struct Checkpointer {
 
 impl Checkpointer {
     /// `None` if no thread can be started; the writer then checkpoints by itself as before.
-    fn start(conn: PooledConnection<SqliteConnectionManager>) -> Option<Checkpointer> {
+    fn start(conn: rusqlite::Connection) -> Option<Checkpointer> {
         let (wake, rx) = std::sync::mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("chat-store-checkpoint".into())
@@ -458,7 +458,7 @@ const INSERT_TURN: &str = "INSERT INTO convo_turns (id, convo_id, parent_id, rol
 impl BulkWriter {
     pub(crate) fn new(
         conn: PooledConnection<SqliteConnectionManager>,
-        checkpoint_conn: Option<PooledConnection<SqliteConnectionManager>>,
+        checkpoint_conn: Option<rusqlite::Connection>,
     ) -> Result<Self> {
         // A page cache sized for appends (see BULK_CACHE_KIB), and a larger autocheckpoint
         // that copies pages changed by several batches back once; both restored on drop.

@@ -63,8 +63,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         {
-            let mut conn = Connection::open(&path).ctx("opening the database file")?;
-            init_connection(&mut conn).ctx("configuring a connection")?;
+            let mut conn = Self::connect(&path).ctx("opening the database file")?;
             // Takes effect only while the file is empty (a new database); an existing one
             // keeps its page size. Must come before the switch to WAL.
             conn.pragma_update(None, "page_size", NEW_DB_PAGE_SIZE)
@@ -133,11 +132,26 @@ impl Store {
     pub fn bulk_writer(&self) -> Result<BulkWriter> {
         let writer = self.pool.get()?;
         // In memory there is no WAL to copy back (and the pool has one connection).
-        let checkpoint = match self.path {
-            Some(_) => Some(self.pool.get()?),
+        // The checkpoint thread gets its own connection, not a pooled one, so an import in
+        // the server leaves the pool's connections to the API. In memory there is no WAL.
+        let checkpoint = match self.path.as_deref() {
+            Some(path) => match Self::connect(path) {
+                Ok(conn) => Some(conn),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no checkpoint connection; the bulk writer checkpoints by itself");
+                    None
+                }
+            },
             None => None,
         };
         BulkWriter::new(writer, checkpoint)
+    }
+
+    /// A connection outside the pool, configured like the pooled ones.
+    fn connect(path: &Path) -> rusqlite::Result<Connection> {
+        let mut conn = Connection::open(path)?;
+        init_connection(&mut conn)?;
+        Ok(conn)
     }
 
     /// Copies the WAL into the database file and truncates it, for a graceful shutdown.
