@@ -111,7 +111,8 @@ pub(crate) fn run(
 
     let (tx, rx) = bounded::<Event>(CHANNEL_CAPACITY);
     let units = plan.units;
-    // Whether the parse thread tokenizes texts ahead for the writer (see [`Batcher`]).
+    // What the writer tells the parse thread (see [`Batcher`]); a dry run tokenizes nothing
+    // ahead (its batches are rolled back).
     let writer_state = WriterState::new(!options.dry_run);
     let result = std::thread::scope(|scope| {
         let parse_progress = Arc::clone(&progress);
@@ -119,9 +120,9 @@ pub(crate) fn run(
         let parsers = Arc::clone(&parsers);
         let parse_options = options.clone();
         let base = report.inputs.len();
-        let ahead = &writer_state;
+        let state = &writer_state;
         let parse = scope.spawn(move || {
-            let mut out = Batcher::new(&tx, &parse_options, ahead, &parse_progress);
+            let mut out = Batcher::new(&tx, &parse_options, state, &parse_progress);
             parse_all(
                 &units,
                 base,
@@ -466,7 +467,7 @@ struct Batcher<'a> {
     skipped: Option<(usize, u64)>,
     tokens: TokenSet,
     tokenizer: Option<Pretokenizer>,
-    /// Set by the writer: whether its last batch wrote messages.
+    /// What the writer reports, for tokenizing ahead.
     writer: &'a WriterState,
     /// Input bytes read and expected, for the size of the last batches.
     progress: &'a ProgressState,

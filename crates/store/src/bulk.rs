@@ -1,5 +1,6 @@
 //! The bulk writer used by importers.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io;
 
@@ -31,6 +32,16 @@ pub struct BulkItem<'a> {
     /// ([`Prepared::new`]; an importer does so on its parse thread, off the writer's). It must
     /// have been made from this same conversation. `None`: the writer derives it itself.
     pub prepared: Option<&'a Prepared>,
+}
+
+impl BulkItem<'_> {
+    /// What a conversation is keyed on: `(source, provider id)`.
+    fn key(&self) -> (&str, &str) {
+        (
+            self.conversation.source.as_str(),
+            self.conversation.source_id.as_str(),
+        )
+    }
 }
 
 /// What the bulk writer derives from a parsed conversation before writing it: its content
@@ -83,14 +94,12 @@ impl Prepared {
     }
 
     /// Whether this was made from `c`, as far as a cheap check tells (same conversation, same
-    /// number of messages); a mismatch makes the writer derive everything itself.
+    /// number of messages: `new` makes every per-message list that long); a mismatch makes
+    /// the writer derive everything itself.
     fn fits(&self, c: &ParsedConversation) -> bool {
-        let n = c.messages.len();
         self.source == c.source
             && self.source_id == c.source_id
-            && self.message_ids.len() == n
-            && self.parts.len() == n
-            && self.cjk.len() == n
+            && self.message_ids.len() == c.messages.len()
     }
 }
 
@@ -521,6 +530,15 @@ impl BulkWriter {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("starting a bulk write")?;
+        // What the caller did not prepare (or prepared from another conversation) is derived
+        // here, once per item, for both phases.
+        let prepared: Vec<Cow<'_, Prepared>> = items
+            .iter()
+            .map(|item| match item.prepared {
+                Some(p) if p.fits(item.conversation) => Ok(Cow::Borrowed(p)),
+                _ => Prepared::new(item.conversation).map(Cow::Owned),
+            })
+            .collect::<Result<_>>()?;
         let mut deferred = Deferred::default();
         let mut out: Vec<Option<WriteOutcome>> = vec![None; items.len()];
         // Phase 1, with the connection's triggers off: new conversations are inserted and
@@ -533,15 +551,11 @@ impl BulkWriter {
             let _off = TriggersOff::new(&tx)?;
             let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                let key = (
-                    item.conversation.source.as_str(),
-                    item.conversation.source_id.as_str(),
-                );
-                if !seen.insert(key) {
+                if !seen.insert(item.key()) {
                     later.push(i);
                     continue;
                 }
-                match write_one(&tx, item, &mut deferred, Phase::NewOnly)? {
+                match write_one(&tx, item, &prepared[i], &mut deferred, Phase::NewOnly)? {
                     Some(outcome) => out[i] = Some(outcome),
                     None => later.push(i),
                 }
@@ -554,16 +568,11 @@ impl BulkWriter {
             deferred.flush(&tx)?;
             let mut seen: HashSet<(&str, &str)> = HashSet::with_capacity(later.len());
             for i in later {
-                let item = &items[i];
-                let key = (
-                    item.conversation.source.as_str(),
-                    item.conversation.source_id.as_str(),
-                );
-                if !seen.insert(key) {
+                if !seen.insert(items[i].key()) {
                     // The same conversation twice: likewise.
                     deferred.flush(&tx)?;
                 }
-                out[i] = write_one(&tx, item, &mut deferred, Phase::Any)?;
+                out[i] = write_one(&tx, &items[i], &prepared[i], &mut deferred, Phase::Any)?;
             }
         }
         deferred.flush(&tx)?;
@@ -711,22 +720,16 @@ fn times(c: &ParsedConversation) -> (i64, i64) {
     (created, updated)
 }
 
+/// Writes `item`, with `prepared` derived from its conversation.
 fn write_one(
     tx: &Transaction<'_>,
     item: &BulkItem<'_>,
+    prepared: &Prepared,
     deferred: &mut Deferred,
     phase: Phase,
 ) -> Result<Option<WriteOutcome>> {
     let c = item.conversation;
     let source = c.source.as_str();
-    let own;
-    let prepared = match item.prepared {
-        Some(p) if p.fits(c) => p,
-        _ => {
-            own = Prepared::new(c)?;
-            &own
-        }
-    };
     let hash = prepared.hash;
     let existing = tx
         .prepare_cached(
@@ -875,12 +878,12 @@ fn write_one(
             hidden = ?6, status = ?7 WHERE id = ?1",
     )?;
     for (i, (m, mid)) in c.messages.iter().zip(&ids).enumerate() {
-        let parts = prepared.parts.get(i).cloned().flatten();
+        let parts = prepared.parts.get(i).and_then(Option::as_deref);
         let created = m.created_at.map(to_millis);
         match stored.get(mid.as_str()) {
             Some(s) => {
                 let same = s.content == m.content
-                    && s.parts == parts
+                    && s.parts.as_deref() == parts
                     && s.model == m.model
                     && s.created_at == created
                     && s.hidden == m.hidden
@@ -901,7 +904,7 @@ fn write_one(
             }
             None => {
                 let parent = m.parent.as_deref().and_then(|p| {
-                    let pid = derive_turn_id(&conversation_id, source, &c.source_id, p);
+                    let pid = turn_id(&prefix, &derive_message_id(source, &c.source_id, p));
                     (by_source.contains_key(p) || known.contains(pid.as_str())).then_some(pid)
                 });
                 let n = insert
