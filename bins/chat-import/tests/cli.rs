@@ -284,6 +284,72 @@ fn takeout_zip_reads_only_the_gemini_activity() {
 }
 
 #[test]
+fn zips_inside_a_folder_are_read_in_place_each_with_its_own_source() {
+    // A downloads folder: two exports as downloaded, one of them a level down, and an unrelated
+    // file. The folder is walked, each zip is read in place (nothing is extracted beside it)
+    // and detected on its own.
+    let tmp = tempfile::tempdir().unwrap();
+    let downloads = tmp.path().join("Downloads");
+    std::fs::create_dir_all(downloads.join("older")).unwrap();
+    zip_dir(
+        &fixtures().join("chatgpt-single"),
+        &downloads.join("chatgpt-export.zip"),
+        &[],
+    );
+    zip_dir(
+        &fixtures().join("claude"),
+        &downloads.join("older/data-claude.zip"),
+        &[],
+    );
+    std::fs::write(downloads.join("notes.txt"), "not an export").unwrap();
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = (listing(&downloads), listing(&downloads.join("older")));
+    let db = tmp.path().join("chat.db");
+    let run = import(&db, &[], &[&downloads]);
+    assert_eq!(run.code, 0, "{}\n{}", run.report, run.stderr);
+    assert_eq!(totals(&run)["imported"], 3 + 2, "{}", run.report);
+    let sources: Vec<(String, String)> = run.report["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["path"].as_str().unwrap().to_owned(),
+                i["source"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let source_of = |zip: &str| {
+        sources
+            .iter()
+            .find(|(p, _)| p.contains(zip) && p.ends_with("conversations.json"))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| panic!("no input from {zip}: {sources:?}"))
+    };
+    assert_eq!(source_of("chatgpt-export.zip"), "chatgpt");
+    assert_eq!(source_of("data-claude.zip"), "claude");
+    assert_eq!(
+        db_count(
+            &db,
+            "SELECT count(*) FROM convos WHERE folder IN ('imported/chatgpt', 'imported/claude')"
+        ),
+        5
+    );
+    assert_eq!(
+        (listing(&downloads), listing(&downloads.join("older"))),
+        before,
+        "nothing is extracted next to the archives"
+    );
+}
+
+#[test]
 fn takeout_html_is_explained() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("chat.db");
