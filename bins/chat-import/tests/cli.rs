@@ -315,26 +315,14 @@ fn zips_inside_a_folder_are_read_in_place_each_with_its_own_source() {
     let run = import(&db, &[], &[&downloads]);
     assert_eq!(run.code, 0, "{}\n{}", run.report, run.stderr);
     assert_eq!(totals(&run)["imported"], 3 + 2, "{}", run.report);
-    let sources: Vec<(String, String)> = run.report["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["path"].as_str().unwrap().to_owned(),
-                i["source"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect();
-    let source_of = |zip: &str| {
-        sources
-            .iter()
-            .find(|(p, _)| p.contains(zip) && p.ends_with("conversations.json"))
-            .map(|(_, s)| s.clone())
-            .unwrap_or_else(|| panic!("no input from {zip}: {sources:?}"))
-    };
-    assert_eq!(source_of("chatgpt-export.zip"), "chatgpt");
-    assert_eq!(source_of("data-claude.zip"), "claude");
+    assert_eq!(
+        input_for(&run, "chatgpt-export.zip!conversations.json")["source"],
+        "chatgpt"
+    );
+    assert_eq!(
+        input_for(&run, "data-claude.zip!conversations.json")["source"],
+        "claude"
+    );
     assert_eq!(
         db_count(
             &db,

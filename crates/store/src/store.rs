@@ -131,9 +131,9 @@ impl Store {
     /// A writer for imports that holds one pooled connection.
     pub fn bulk_writer(&self) -> Result<BulkWriter> {
         let writer = self.pool.get()?;
-        // In memory there is no WAL to copy back (and the pool has one connection).
         // The checkpoint thread gets its own connection, not a pooled one, so an import in
-        // the server leaves the pool's connections to the API. In memory there is no WAL.
+        // the server leaves the pool's connections to the API. In memory there is no WAL to
+        // copy back (and the pool has one connection).
         let checkpoint = match self.path.as_deref() {
             Some(path) => match Self::connect(path) {
                 Ok(conn) => Some(conn),

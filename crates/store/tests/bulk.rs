@@ -451,16 +451,16 @@ fn deferred_indexing_covers_cjk_titles_and_repeats_within_one_batch() {
         .unwrap();
     assert_eq!(flag, 0, "the triggers are back on after a batch");
     // And interactive writes are indexed by the triggers again.
-    store
-        .write(|r| {
-            r.add_turn(
-                &out[0].conversation_id,
-                chat_store::NewTurn::new(Role::User, "afterwards"),
-            )
-        })
-        .unwrap();
+    type_turn(&store, &out[0].conversation_id, "afterwards");
     assert_eq!(hits("afterwards").len(), 1);
     store.integrity_check().unwrap();
+}
+
+/// A message typed in the app (an interactive write, indexed by the triggers).
+fn type_turn(store: &Store, conversation: &chat_model::ConversationId, text: &str) {
+    store
+        .write(|r| r.add_turn(conversation, chat_store::NewTurn::new(Role::User, text)))
+        .unwrap();
 }
 
 /// Conversations whose texts exercise the tokenizer: diacritics, CJK, hidden messages, titles,
@@ -680,14 +680,7 @@ fn the_connection_goes_back_to_the_pool_with_its_triggers_on() {
         WriteStatus::Updated,
         "outcomes keep the items' order"
     );
-    store
-        .write(|r| {
-            r.add_turn(
-                &out[0].conversation_id,
-                chat_store::NewTurn::new(Role::User, "typed afterwards"),
-            )
-        })
-        .unwrap();
+    type_turn(&store, &out[0].conversation_id, "typed afterwards");
     let hits = |q: &str| store.read(|r| r.search(&SearchQuery::new(q))).unwrap();
     assert_eq!(hits("afterwards").len(), 1, "the insert trigger indexed it");
     assert_eq!(hits("rewritten").len(), 1, "the update trigger indexed it");
