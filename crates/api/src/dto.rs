@@ -498,6 +498,25 @@ pub struct Stats {
     pub months: Vec<MonthStat>,
 }
 
+impl From<chat_store::LibraryStats> for Stats {
+    fn from(s: chat_store::LibraryStats) -> Self {
+        Stats {
+            conversations: s.conversations,
+            messages: s.messages,
+            months: s
+                .months
+                .into_iter()
+                .map(|m| MonthStat {
+                    month: m.month,
+                    source: m.source,
+                    conversations: m.conversations,
+                    messages: m.messages,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// An id handed back for an accepted job.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Accepted {

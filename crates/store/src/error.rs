@@ -64,6 +64,11 @@ impl Error {
         Error::Sqlite { context, source }
     }
 
+    /// Whether an SQLite error is a constraint violation (a duplicate key, a missing parent).
+    pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
+        matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+    }
+
     pub(crate) fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
         Error::NotFound {
             entity,

@@ -13,7 +13,9 @@
 //!   when the closure returns `Ok`). Taking the write lock at `BEGIN` means concurrent writers
 //!   wait on the busy timeout rather than failing with "database is locked" when a read lock
 //!   would have to be upgraded. The closures get a [`Repo`], which holds the repository
-//!   functions; they are synchronous (async callers use `spawn_blocking`).
+//!   functions; they are synchronous (async callers use `spawn_blocking`). Every SQL statement
+//!   of the workspace is in this crate, one file per kind of record under `repo/`; callers
+//!   see domain types only, never SQLite's, so another backend can offer the same API.
 //! * Messages form a tree (`parent_id`): an edit or a regeneration is a sibling, and a
 //!   conversation's `current_turn_id` is the leaf of the active branch.
 //!   [`Repo::active_branch`] walks up from that leaf, refusing to loop on a cycle.
@@ -25,32 +27,36 @@
 //!   deterministic message ids so a re-import never duplicates a message. An importer can
 //!   tokenize a batch's texts ahead on its own thread ([`Pretokenizer`], [`TokenSet`],
 //!   [`BulkWriter::write_batch_tokenized`]) so the writer only adds the tokens to the index.
+//! * Exports walk the store with [`Store::conversation_details`]: every conversation with its
+//!   whole tree, a page (and a tree) per short read transaction.
 //!
 //! ```no_run
-//! use chat_store::{NewConversation, NewTurn, Store};
+//! use chat_store::{NewConversation, NewMessage, Store};
 //! use chat_model::Role;
 //!
 //! # fn main() -> chat_store::Result<()> {
 //! let store = Store::open("chat.db")?;
-//! let convo = store.write(|repo| repo.create_conversation(NewConversation::default()))?;
-//! store.write(|repo| repo.add_turn(&convo.id, NewTurn::new(Role::User, "Hello")))?;
-//! let branch = store.read(|repo| repo.active_branch(&convo.id, false))?;
+//! let conversation = store.write(|repo| repo.create_conversation(NewConversation::default()))?;
+//! let id = conversation.id;
+//! store.write(|repo| repo.add_message(&id, NewMessage::new(Role::User, "Hello")))?;
+//! let branch = store.read(|repo| repo.active_branch(&id, false))?;
 //! assert_eq!(branch.len(), 1);
 //! # Ok(()) }
 //! ```
 
 mod bulk;
+mod columns;
 mod error;
 mod pretoken;
 mod repo;
 mod schema;
-mod search;
 mod store;
 mod types;
+mod walk;
 
 pub use bulk::{
-    content_hash, derive_message_id, derive_turn_id, BulkItem, BulkWriter, Prepared, WriteOutcome,
-    WriteStatus,
+    content_hash, derive_message_id, imported_message_id, BulkItem, BulkWriter, Prepared,
+    WriteOutcome, WriteStatus,
 };
 pub use error::{Error, Result};
 pub use pretoken::{Pretokenizer, TokenSet};
@@ -58,6 +64,8 @@ pub use repo::Repo;
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;
 pub use types::{
-    ArchivedFilter, Cursor, FolderInfo, ImportRunRecord, ImportRunStatus, ListQuery,
-    NewConversation, NewTurn, Page, QuarantineItem, RatedMessage, SearchHit, SearchQuery,
+    ArchivedFilter, ConversationState, Cursor, FolderInfo, ImportRunRecord, ImportRunStatus,
+    LibraryStats, ListQuery, MessageState, MonthStats, NewConversation, NewMessage, Page,
+    QuarantineItem, RatedMessage, RatingState, SavedConversation, SearchHit, SearchQuery,
 };
+pub use walk::ConversationWalk;

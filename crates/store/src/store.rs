@@ -16,7 +16,7 @@ use crate::schema;
 /// How long a writer waits for the write lock before SQLite reports "busy".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Page cache per connection, in KiB (SQLite's negative `cache_size`).
-pub(crate) const CACHE_KIB: i64 = 64 * 1024;
+const CACHE_KIB: i64 = 64 * 1024;
 /// Page size of databases this program creates, in bytes (SQLite's default is 4,096). Messages
 /// average a few KB and an import writes every page twice (WAL, then checkpoint): with 16 KiB
 /// pages a 100 MB ChatGPT import took 0.47–0.50 s instead of 0.52–0.55 s, a 1 GB one 4.5 s
@@ -144,7 +144,7 @@ impl Store {
             },
             None => None,
         };
-        BulkWriter::new(writer, checkpoint)
+        BulkWriter::new(writer, checkpoint, CACHE_KIB)
     }
 
     /// A connection outside the pool, configured like the pooled ones.

@@ -1,8 +1,8 @@
 //! Inputs and outputs of the repository functions that are not domain types.
 
 use chat_model::{
-    ConversationId, FolderPath, Message, MessageId, MessageStatus, Part, Rating, Role, Source, Tag,
-    Timestamp,
+    Conversation, ConversationId, FolderPath, ForkOrigin, Message, MessageId, MessageStatus, Part,
+    Rating, RatingValue, Role, Source, Tag, Timestamp,
 };
 
 use crate::error::{Error, Result};
@@ -31,9 +31,9 @@ impl Default for NewConversation {
     }
 }
 
-/// A message to append with [`crate::Repo::add_turn`].
+/// A message to append with [`crate::Repo::add_message`].
 #[derive(Debug, Clone)]
-pub struct NewTurn {
+pub struct NewMessage {
     /// Who wrote it.
     pub role: Role,
     /// Visible Markdown text.
@@ -47,16 +47,16 @@ pub struct NewTurn {
     /// Not part of the visible transcript.
     pub hidden: bool,
     /// Whole or cut short (a streamed reply starts interrupted and is finished with
-    /// [`crate::Repo::update_turn_content`]).
+    /// [`crate::Repo::update_message_content`]).
     pub status: MessageStatus,
     /// When it was written; `None` is now.
     pub created_at: Option<Timestamp>,
 }
 
-impl NewTurn {
+impl NewMessage {
     /// A complete, visible message of `role` with `content`, following the current leaf.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        NewTurn {
+        NewMessage {
             role,
             content: content.into(),
             parent_id: None,
@@ -67,6 +67,118 @@ impl NewTurn {
             created_at: None,
         }
     }
+}
+
+/// A conversation's full state for [`crate::Repo::save_conversation_state`]: what a client
+/// sends to replace a conversation (the API's `PUT /conversations/{id}`). Absent fields keep
+/// their stored values or take defaults.
+///
+/// The messages must list parents before children; each may name the conversation (then it
+/// must be this one) and has a unique id (a new one when absent). `current_message_id`, when
+/// given, must be one of them.
+#[derive(Debug, Clone)]
+pub struct ConversationState {
+    /// The conversation (created when no conversation has this id).
+    pub id: ConversationId,
+    /// The title.
+    pub title: String,
+    /// The source; default: the stored one, else native.
+    pub source: Option<Source>,
+    /// The provider's id.
+    pub source_id: Option<String>,
+    /// The folder; default: the stored one, else the source's default folder.
+    pub folder: Option<FolderPath>,
+    /// Creation time; default: the stored one, else now.
+    pub created_at: Option<Timestamp>,
+    /// Last change; default now.
+    pub updated_at: Option<Timestamp>,
+    /// Archived or not (ignored when `archived_at` is given); default: as stored.
+    pub archived: Option<bool>,
+    /// When it was archived.
+    pub archived_at: Option<Timestamp>,
+    /// The summary.
+    pub summary: Option<String>,
+    /// The tags, replacing the stored ones.
+    pub tags: Vec<Tag>,
+    /// The leaf of the active branch; default: the last message.
+    pub current_message_id: Option<MessageId>,
+    /// Fork origin.
+    pub forked_from: Option<ForkOrigin>,
+    /// Every message to keep, parents before children.
+    pub messages: Vec<MessageState>,
+}
+
+/// One message of a [`ConversationState`].
+#[derive(Debug, Clone)]
+pub struct MessageState {
+    /// Its id; a new one when `None`.
+    pub id: Option<MessageId>,
+    /// The conversation it names, if any (must be the state's).
+    pub conversation_id: Option<ConversationId>,
+    /// The message it follows: an earlier message of the state.
+    pub parent_id: Option<MessageId>,
+    /// Who wrote it.
+    pub role: Role,
+    /// Visible text.
+    pub content: String,
+    /// Structured parts.
+    pub parts: Vec<Part>,
+    /// The model that wrote it.
+    pub model: Option<String>,
+    /// When it was written.
+    pub created_at: Option<Timestamp>,
+    /// Not part of the visible transcript.
+    pub hidden: bool,
+    /// The provider's id.
+    pub source_id: Option<String>,
+    /// Whole or cut short.
+    pub status: MessageStatus,
+    /// Its rating.
+    pub rating: Option<RatingState>,
+}
+
+/// The rating of a [`MessageState`].
+#[derive(Debug, Clone)]
+pub struct RatingState {
+    /// Up or down.
+    pub value: RatingValue,
+    /// Why.
+    pub reason: Option<String>,
+    /// When; default now.
+    pub created_at: Option<Timestamp>,
+}
+
+/// What [`crate::Repo::save_conversation_state`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedConversation {
+    /// The conversation as saved.
+    pub conversation: Conversation,
+    /// Whether it was new.
+    pub created: bool,
+}
+
+/// What [`crate::Repo::stats`] counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryStats {
+    /// All conversations.
+    pub conversations: u64,
+    /// All messages.
+    pub messages: u64,
+    /// Per month and source, oldest month first.
+    pub months: Vec<MonthStats>,
+}
+
+/// One month of one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthStats {
+    /// `YYYY-MM` (UTC); empty for rows without a time.
+    pub month: String,
+    /// The source.
+    pub source: Source,
+    /// Conversations created that month.
+    pub conversations: u64,
+    /// Messages written that month.
+    pub messages: u64,
 }
 
 /// Which conversations a list or search covers with respect to archiving.

@@ -6,8 +6,8 @@ mod common;
 use chat_model::timestamp::from_millis;
 use chat_model::{FolderPath, MessageStatus, ParsedMessage, RatingValue, Role, Source, Tag};
 use chat_store::{
-    content_hash, derive_message_id, derive_turn_id, ArchivedFilter, BulkItem, ListQuery, Prepared,
-    Pretokenizer, SearchQuery, Store, TokenSet, WriteStatus,
+    content_hash, derive_message_id, imported_message_id, ArchivedFilter, BulkItem, ListQuery,
+    Prepared, Pretokenizer, SearchQuery, Store, TokenSet, WriteStatus,
 };
 use common::{count, parsed, temp_store};
 
@@ -85,7 +85,7 @@ fn inserts_conversations_with_their_messages_folders_and_flags() {
         "last message time"
     );
     assert!(!ca.is_archived());
-    let leaf = derive_turn_id(&ca.id, "chatgpt", "a", "m2");
+    let leaf = imported_message_id(&ca.id, "chatgpt", "a", "m2");
     assert_eq!(
         ca.current_message_id.as_ref().map(|m| m.as_str()),
         Some(leaf.as_str())
@@ -110,7 +110,7 @@ fn inserts_conversations_with_their_messages_folders_and_flags() {
     );
     assert_eq!(
         cb.current_message_id.as_ref().map(|m| m.as_str()),
-        Some(derive_turn_id(&cb.id, "chatgpt", "b", "m1").as_str()),
+        Some(imported_message_id(&cb.id, "chatgpt", "b", "m1").as_str()),
         "no active leaf: the last message"
     );
     assert_eq!(
@@ -202,7 +202,7 @@ fn a_grown_conversation_adds_only_its_new_messages() {
     assert_eq!(c.message_count, 6);
     assert_eq!(
         c.current_message_id.as_ref().map(|m| m.as_str()),
-        Some(derive_turn_id(&c.id, "chatgpt", "g", "m5").as_str())
+        Some(imported_message_id(&c.id, "chatgpt", "g", "m5").as_str())
     );
     let branch = store.read(|r| r.active_branch(&c.id, false)).unwrap();
     assert_eq!(branch.len(), 6, "new messages hang off the old ones");
@@ -261,7 +261,7 @@ fn user_changes_survive_a_bulk_rewrite() {
         out[0].conversation_id.clone(),
         out[1].conversation_id.clone(),
     );
-    let rated = chat_model::MessageId::from(derive_turn_id(&rid, "chatgpt", "r", "m1"));
+    let rated = chat_model::MessageId::from(imported_message_id(&rid, "chatgpt", "r", "m1"));
     let folder = FolderPath::new("projects/x").unwrap();
     let tag = Tag::new("keep").unwrap();
     store
@@ -395,14 +395,14 @@ fn content_hash_and_message_ids_are_deterministic() {
         chat_model::ConversationId::generate(),
     );
     assert_eq!(
-        derive_turn_id(&x, "chatgpt", "c", "m"),
-        derive_turn_id(&x, "chatgpt", "c", "m")
+        imported_message_id(&x, "chatgpt", "c", "m"),
+        imported_message_id(&x, "chatgpt", "c", "m")
     );
+    assert!(imported_message_id(&x, "chatgpt", "c", "m")
+        .ends_with(&derive_message_id("chatgpt", "c", "m")));
     assert!(
-        derive_turn_id(&x, "chatgpt", "c", "m").ends_with(&derive_message_id("chatgpt", "c", "m"))
-    );
-    assert!(
-        derive_turn_id(&x, "chatgpt", "c", "m") <= derive_turn_id(&y, "chatgpt", "c", "a"),
+        imported_message_id(&x, "chatgpt", "c", "m")
+            <= imported_message_id(&y, "chatgpt", "c", "a"),
         "ids follow the (time-ordered) conversation id"
     );
 }
@@ -459,7 +459,7 @@ fn deferred_indexing_covers_cjk_titles_and_repeats_within_one_batch() {
 /// A message typed in the app (an interactive write, indexed by the triggers).
 fn type_turn(store: &Store, conversation: &chat_model::ConversationId, text: &str) {
     store
-        .write(|r| r.add_turn(conversation, chat_store::NewTurn::new(Role::User, text)))
+        .write(|r| r.add_message(conversation, chat_store::NewMessage::new(Role::User, text)))
         .unwrap();
 }
 

@@ -12,7 +12,7 @@ use chat_model::{
     Role, Source, Tag,
 };
 use chat_store::{
-    ArchivedFilter, Cursor, Error, ImportRunRecord, ListQuery, NewConversation, NewTurn,
+    ArchivedFilter, Cursor, Error, ImportRunRecord, ListQuery, NewConversation, NewMessage,
     QuarantineItem, Repo, SearchQuery, Store, SCHEMA_VERSION,
 };
 use common::{all_counts, count, temp_store};
@@ -31,7 +31,7 @@ fn new_convo(store: &Store, title: &str) -> ConversationId {
 
 fn say(store: &Store, c: &ConversationId, role: Role, text: &str) -> MessageId {
     store
-        .write(|r| r.add_turn(c, NewTurn::new(role, text)))
+        .write(|r| r.add_message(c, NewMessage::new(role, text)))
         .unwrap()
         .id
 }
@@ -212,12 +212,12 @@ fn add_turn_chains_from_the_leaf_and_bumps_updated_at() {
     let m1 = say(&store, &c, Role::User, "first");
     let m2 = store
         .write(|r| {
-            r.add_turn(
+            r.add_message(
                 &c,
-                NewTurn {
+                NewMessage {
                     parts: vec![Part::Reasoning { text: "hmm".into() }],
                     model: Some("m".into()),
-                    ..NewTurn::new(Role::Assistant, "second")
+                    ..NewMessage::new(Role::Assistant, "second")
                 },
             )
         })
@@ -235,9 +235,9 @@ fn add_turn_chains_from_the_leaf_and_bumps_updated_at() {
 fn add_turn_on_a_missing_conversation_is_not_found() {
     let (_d, store) = temp_store();
     let res = store.write(|r| {
-        r.add_turn(
+        r.add_message(
             &ConversationId::from("ghost"),
-            NewTurn::new(Role::User, "x"),
+            NewMessage::new(Role::User, "x"),
         )
     });
     assert!(
@@ -260,21 +260,21 @@ fn add_turn_with_a_parent_of_another_conversation_is_invalid() {
     let b = new_convo(&store, "b");
     let in_a = say(&store, &a, Role::User, "in a");
     let res = store.write(|r| {
-        r.add_turn(
+        r.add_message(
             &b,
-            NewTurn {
+            NewMessage {
                 parent_id: Some(in_a.clone()),
-                ..NewTurn::new(Role::User, "x")
+                ..NewMessage::new(Role::User, "x")
             },
         )
     });
     assert!(matches!(res, Err(Error::InvalidInput(_))), "{res:?}");
     let res = store.write(|r| {
-        r.add_turn(
+        r.add_message(
             &b,
-            NewTurn {
+            NewMessage {
                 parent_id: Some(MessageId::from("missing")),
-                ..NewTurn::new(Role::User, "x")
+                ..NewMessage::new(Role::User, "x")
             },
         )
     });
@@ -293,11 +293,11 @@ fn branches_active_branch_tree_and_set_current_leaf() {
     let c = new_convo(&store, "tree");
     let sys = store
         .write(|r| {
-            r.add_turn(
+            r.add_message(
                 &c,
-                NewTurn {
+                NewMessage {
                     hidden: true,
-                    ..NewTurn::new(Role::System, "be brief")
+                    ..NewMessage::new(Role::System, "be brief")
                 },
             )
         })
@@ -308,11 +308,11 @@ fn branches_active_branch_tree_and_set_current_leaf() {
     // A regeneration: a sibling of a1.
     let a2 = store
         .write(|r| {
-            r.add_turn(
+            r.add_message(
                 &c,
-                NewTurn {
+                NewMessage {
                     parent_id: Some(q.clone()),
-                    ..NewTurn::new(Role::Assistant, "answer two")
+                    ..NewMessage::new(Role::Assistant, "answer two")
                 },
             )
         })
@@ -378,17 +378,17 @@ fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it() {
     let c = new_convo(&store, "stream");
     let m = store
         .write(|r| {
-            r.add_turn(
+            r.add_message(
                 &c,
-                NewTurn {
+                NewMessage {
                     status: MessageStatus::Interrupted,
-                    ..NewTurn::new(Role::Assistant, "partial zebra")
+                    ..NewMessage::new(Role::Assistant, "partial zebra")
                 },
             )
         })
         .unwrap();
     let done = store
-        .write(|r| r.update_turn_content(&m.id, "complete giraffe", MessageStatus::Complete))
+        .write(|r| r.update_message_content(&m.id, "complete giraffe", MessageStatus::Complete))
         .unwrap();
     assert_eq!(done.content, "complete giraffe");
     assert_eq!(done.status, MessageStatus::Complete);
@@ -401,7 +401,7 @@ fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it() {
     assert_eq!(hits("zebra"), 0);
     assert_eq!(hits("giraffe"), 1);
     assert!(matches!(
-        store.write(|r| r.update_turn_content(
+        store.write(|r| r.update_message_content(
             &MessageId::from("no"),
             "x",
             MessageStatus::Complete
@@ -971,11 +971,11 @@ fn delete_leaves_no_orphan_rows_in_any_table_or_index() {
     say(&store, &c, Role::Assistant, "東京の天気は晴れです");
     store
         .write(|r| {
-            r.add_turn(
+            r.add_message(
                 &c,
-                NewTurn {
+                NewMessage {
                     hidden: true,
-                    ..NewTurn::new(Role::Tool, "tool output")
+                    ..NewMessage::new(Role::Tool, "tool output")
                 },
             )
         })
@@ -1104,7 +1104,10 @@ fn four_threads_writing_for_two_seconds_never_see_locked_and_lose_nothing() {
                     store
                         .write(|r: &Repo<'_>| {
                             let before = r.get_conversation(&c)?.message_count;
-                            r.add_turn(&c, NewTurn::new(Role::User, format!("t{t} n{written}")))?;
+                            r.add_message(
+                                &c,
+                                NewMessage::new(Role::User, format!("t{t} n{written}")),
+                            )?;
                             assert_eq!(r.get_conversation(&c)?.message_count, before + 1);
                             Ok(())
                         })

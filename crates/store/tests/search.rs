@@ -4,7 +4,7 @@
 mod common;
 
 use chat_model::{ConversationId, Role, Source, Tag};
-use chat_store::{ArchivedFilter, NewConversation, NewTurn, SearchHit, SearchQuery, Store};
+use chat_store::{ArchivedFilter, NewConversation, NewMessage, SearchHit, SearchQuery, Store};
 use common::temp_store;
 use rstest::rstest;
 
@@ -28,11 +28,11 @@ fn fixture() -> Fixture {
                     source,
                 })?;
                 for (role, text, hidden) in turns {
-                    r.add_turn(
+                    r.add_message(
                         &c.id,
-                        NewTurn {
+                        NewMessage {
                             hidden: *hidden,
-                            ..NewTurn::new(*role, *text)
+                            ..NewMessage::new(*role, *text)
                         },
                     )?;
                 }
@@ -315,13 +315,13 @@ fn filtered_search_digs_past_many_excluded_hits() {
         .write(|r| {
             for i in 0..300 {
                 let c = r.create_conversation(NewConversation::default())?;
-                r.add_turn(&c.id, NewTurn::new(Role::User, format!("needle {i}")))?;
+                r.add_message(&c.id, NewMessage::new(Role::User, format!("needle {i}")))?;
                 r.archive(&c.id)?;
             }
             let c = r.create_conversation(NewConversation::default())?;
-            r.add_turn(
+            r.add_message(
                 &c.id,
-                NewTurn::new(
+                NewMessage::new(
                     Role::User,
                     "a long message with the needle somewhere inside it",
                 ),

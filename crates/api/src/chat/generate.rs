@@ -14,7 +14,7 @@ use std::time::Duration;
 use actix_web::web;
 use chat_llm::{ChatEvent, ChatMessage, ChatProvider, ChatRequest, Usage};
 use chat_model::{Conversation, ConversationId, MessageId, MessageStatus, Role, Source};
-use chat_store::{NewConversation, NewTurn, Repo};
+use chat_store::{NewConversation, NewMessage, Repo};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -218,7 +218,7 @@ pub(crate) async fn run(job: Job) {
             let cid = ConversationId::from_string(cid.clone());
             let text = text.clone();
             move |repo| {
-                repo.update_turn_content(&aid, &text, status)?;
+                repo.update_message_content(&aid, &text, status)?;
                 repo.get_conversation(&cid)
             }
         })
@@ -378,11 +378,11 @@ fn prepare(
     request: Request,
     model: Option<String>,
 ) -> chat_store::Result<Prepared> {
-    let assistant_turn = |parent: MessageId| NewTurn {
+    let assistant_turn = |parent: MessageId| NewMessage {
         parent_id: Some(parent),
         model: model.clone(),
         status: MessageStatus::Interrupted,
-        ..NewTurn::new(Role::Assistant, String::new())
+        ..NewMessage::new(Role::Assistant, String::new())
     };
     let (cid, user_message_id, assistant) = match request {
         Request::Send {
@@ -398,24 +398,20 @@ fn prepare(
                 None => None,
                 Some(Some(p)) => Some(MessageId::from_string(p)),
                 Some(None) => {
-                    // A new root (the first message edited): `add_turn` follows the current
-                    // leaf when given no parent, so clear the leaf first. The store has no
-                    // call for this yet.
-                    repo.connection().execute(
-                        "UPDATE convos SET current_turn_id = NULL WHERE id = ?1",
-                        [cid.as_str()],
-                    )?;
+                    // A new root (the first message edited): `add_message` follows the
+                    // current leaf when given no parent, so clear the leaf first.
+                    repo.clear_current_leaf(&cid)?;
                     None
                 }
             };
-            let user = repo.add_turn(
+            let user = repo.add_message(
                 &cid,
-                NewTurn {
+                NewMessage {
                     parent_id: parent,
-                    ..NewTurn::new(Role::User, content)
+                    ..NewMessage::new(Role::User, content)
                 },
             )?;
-            let assistant = repo.add_turn(&cid, assistant_turn(user.id.clone()))?;
+            let assistant = repo.add_message(&cid, assistant_turn(user.id.clone()))?;
             (cid, Some(user.id), assistant)
         }
         Request::Regenerate {
@@ -445,7 +441,7 @@ fn prepare(
                     "this assistant message answers nothing (it has no parent)".to_owned(),
                 ));
             };
-            let assistant = repo.add_turn(&cid, assistant_turn(parent.clone()))?;
+            let assistant = repo.add_message(&cid, assistant_turn(parent.clone()))?;
             (cid, Some(parent), assistant)
         }
     };

@@ -9,7 +9,7 @@ use chat_model::timestamp::now;
 use chat_model::{
     Conversation, ConversationDetail, ConversationId, ForkOrigin, Message, MessageId, Rating, Tag,
 };
-use chat_store::{Cursor, ListQuery, NewConversation, NewTurn};
+use chat_store::{Cursor, ListQuery, NewConversation, NewMessage};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -403,18 +403,18 @@ pub async fn add_message(
     if body.content.trim().is_empty() && body.parts.is_empty() {
         return Err(ApiError::invalid("a message needs content or parts"));
     }
-    let turn = NewTurn {
+    let turn = NewMessage {
         parent_id: body.parent_id.map(MessageId::from_string),
         parts: body.parts,
         model: body.model,
         hidden: body.hidden,
-        ..NewTurn::new(body.role, body.content)
+        ..NewMessage::new(body.role, body.content)
     };
     let has_parent = turn.parent_id.is_some();
     let (message, c) = state
         .write(move |repo| {
             repo.get_conversation(&id)?;
-            let m = repo.add_turn(&id, turn)?;
+            let m = repo.add_message(&id, turn)?;
             Ok((m, repo.get_conversation(&id)?))
         })
         .await

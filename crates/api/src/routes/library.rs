@@ -1,16 +1,14 @@
 //! Library-wide reads and message actions: tags, folders, ratings, search, statistics, health.
 
-use std::collections::BTreeMap;
-
 use actix_web::{web, HttpResponse};
-use chat_model::{MessageId, RatingValue, Source};
+use chat_model::{MessageId, RatingValue};
 use chat_store::SearchQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::dto::{
-    FolderView, Health, MessageView, MonthStat, RateRequest, RatedMessageView, RatingView,
-    SearchHitView, SearchResults, Stats, TagView,
+    FolderView, Health, MessageView, RateRequest, RatedMessageView, RatingView, SearchHitView,
+    SearchResults, Stats, TagView,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
@@ -200,57 +198,6 @@ pub async fn search(state: State, q: web::Query<SearchParams>) -> Result<HttpRes
 #[utoipa::path(get, path = "/api/v1/stats", tag = "system",
     responses((status = 200, body = Stats)))]
 pub async fn stats(state: State) -> Result<HttpResponse, ApiError> {
-    let rows = state
-        .read(|repo| {
-            let conn = repo.connection();
-            let mut out: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
-            let mut stmt = conn.prepare_cached(
-                "SELECT strftime('%Y-%m', created_at / 1000, 'unixepoch'), source, count(*)
-                 FROM convos GROUP BY 1, 2",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let n: i64 = r.get(2)?;
-                let key = (
-                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    r.get(1)?,
-                );
-                out.entry(key).or_default().0 = u64::try_from(n).unwrap_or(0);
-            }
-            let mut stmt = conn.prepare_cached(
-                "SELECT strftime('%Y-%m', coalesce(t.created_at, c.created_at) / 1000, 'unixepoch'),
-                        c.source, count(*)
-                 FROM convo_turns t JOIN convos c ON c.id = t.convo_id GROUP BY 1, 2",
-            )?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let n: i64 = r.get(2)?;
-                let key = (
-                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    r.get(1)?,
-                );
-                out.entry(key).or_default().1 = u64::try_from(n).unwrap_or(0);
-            }
-            Ok(out)
-        })
-        .await?;
-    let mut stats = Stats {
-        conversations: 0,
-        messages: 0,
-        months: Vec::with_capacity(rows.len()),
-    };
-    for ((month, source), (conversations, messages)) in rows {
-        stats.conversations += conversations;
-        stats.messages += messages;
-        let Ok(source) = source.parse::<Source>() else {
-            continue;
-        };
-        stats.months.push(MonthStat {
-            month,
-            source,
-            conversations,
-            messages,
-        });
-    }
-    Ok(HttpResponse::Ok().json(stats))
+    let stats = state.read(|repo| repo.stats()).await?;
+    Ok(HttpResponse::Ok().json(Stats::from(stats)))
 }

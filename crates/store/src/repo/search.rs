@@ -16,8 +16,9 @@ use chat_model::{ConversationId, MessageId, Role};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
+use super::Repo;
+use crate::columns::{like_escape, ts};
 use crate::error::{Error, Result};
-use crate::repo::{like_escape, ts, Repo};
 use crate::types::{ArchivedFilter, SearchHit, SearchQuery};
 
 /// At most this many terms of a query are used; the rest is ignored.
@@ -320,9 +321,9 @@ impl Repo<'_> {
             self.search_cjk(q, &terms, limit)?
         } else {
             let query = fts_query(&terms);
-            let mut hits = self.search_turns("turns_fts", q, &query, limit)?;
+            let mut hits = self.search_messages("turns_fts", q, &query, limit)?;
             if q.include_hidden {
-                hits.extend(self.search_turns("turns_hidden_fts", q, &query, limit)?);
+                hits.extend(self.search_messages("turns_hidden_fts", q, &query, limit)?);
             }
             if q.role.is_none() {
                 hits.extend(self.search_titles(q, &query, limit)?);
@@ -355,7 +356,7 @@ impl Repo<'_> {
 
     /// Filters ranked message rowids through the conversation/message filters, deepening the
     /// candidate list until `limit` pass or the matches run out.
-    fn filter_turns(
+    fn filter_messages(
         &self,
         q: &SearchQuery,
         limit: usize,
@@ -421,14 +422,14 @@ impl Repo<'_> {
         })
     }
 
-    fn search_turns(
+    fn search_messages(
         &self,
         fts: &str,
         q: &SearchQuery,
         query: &str,
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
-        let found = self.filter_turns(q, limit, |k| self.ranked(fts, query, k))?;
+        let found = self.filter_messages(q, limit, |k| self.ranked(fts, query, k))?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT snippet({fts}, 0, char(2), char(3), '…', {SNIPPET_TOKENS})
              FROM {fts} WHERE {fts} MATCH ?1 AND rowid = ?2"
@@ -553,7 +554,7 @@ impl Repo<'_> {
                 Err(e) => Err(Error::sqlite("searching CJK text", e)),
             }
         };
-        let found = self.filter_turns(q, limit, ranked)?;
+        let found = self.filter_messages(q, limit, ranked)?;
         let mut content = self
             .conn
             .prepare_cached("SELECT content FROM convo_turns WHERE seq = ?1")?;

@@ -1,0 +1,78 @@
+//! The repository: every read and write of the store's records, bound to one transaction.
+//!
+//! [`Repo`] is one type whose methods are spread over one file per kind of record, each with
+//! the SQL for that record next to its Rust API (the shape of application-services'
+//! `places/src/storage/`):
+//!
+//! | file | records |
+//! |---|---|
+//! | `conversations.rs` | create, read, list (keyset pages), rename, file, archive, summary, delete |
+//! | `save.rs` | a conversation's full state saved at once (the API's `PUT`, native imports) |
+//! | `messages.rs` | messages and the tree: append, finish a reply, branches, the current leaf |
+//! | `tags.rs` | tags and the folder list |
+//! | `ratings.rs` | message ratings |
+//! | `forks.rs` | forks |
+//! | `imports.rs` | import runs and their quarantined items |
+//! | `search.rs` | full-text search |
+//! | `stats.rs` | statistics |
+//!
+//! Inputs and outputs are domain types (`chat-model`) or the plain types of `crate::types`,
+//! never SQLite's, so a second backend can offer the same methods. Row conversions shared by
+//! these files and the bulk writer are in `crate::columns`.
+
+mod conversations;
+mod forks;
+mod imports;
+mod messages;
+mod ratings;
+mod save;
+pub(crate) mod search;
+mod stats;
+mod tags;
+
+use chat_model::{ConversationId, MessageId};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Context, Error, Result};
+
+/// Repository functions, bound to one transaction opened by [`crate::Store::read`] or
+/// [`crate::Store::write`]. Calling a writing function inside `read` fails with SQLite's
+/// "readonly transaction" only if another writer holds the lock; use `write` for writes.
+#[derive(Debug)]
+pub struct Repo<'c> {
+    pub(crate) conn: &'c Connection,
+}
+
+impl<'c> Repo<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Repo { conn }
+    }
+
+    /// The underlying connection, for this crate's tests and benchmarks (feature `testing`),
+    /// which check what the repository wrote with their own SQL. Code outside the store goes
+    /// through the repository methods.
+    #[cfg(feature = "testing")]
+    pub fn connection(&self) -> &Connection {
+        self.conn
+    }
+
+    /// The conversation's current leaf; [`Error::NotFound`] when it does not exist.
+    pub(crate) fn ensure_conversation(&self, id: &ConversationId) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT current_turn_id FROM convos WHERE id = ?1")?
+            .query_row([id.as_str()], |r| r.get::<_, Option<String>>(0))
+            .optional()
+            .ctx("looking up a conversation")?
+            .ok_or_else(|| Error::not_found("conversation", id.as_str()))
+    }
+
+    /// The conversation a message belongs to.
+    pub(crate) fn message_conversation(&self, id: &MessageId) -> Result<String> {
+        self.conn
+            .prepare_cached("SELECT convo_id FROM convo_turns WHERE id = ?1")?
+            .query_row([id.as_str()], |r| r.get::<_, String>(0))
+            .optional()
+            .ctx("looking up a message")?
+            .ok_or_else(|| Error::not_found("message", id.as_str()))
+    }
+}

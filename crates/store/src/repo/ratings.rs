@@ -1,0 +1,81 @@
+//! Message ratings.
+
+use chat_model::timestamp::{now, to_millis};
+use chat_model::{MessageId, Rating, RatingValue, Timestamp};
+use rusqlite::params;
+
+use super::Repo;
+use crate::columns::{message_from_row, MESSAGE_COLUMNS};
+use crate::error::{Context, Result};
+use crate::types::RatedMessage;
+
+impl Repo<'_> {
+    /// Stores a rating, replacing the message's earlier one.
+    pub(super) fn put_rating(
+        &self,
+        id: &MessageId,
+        value: RatingValue,
+        reason: Option<&str>,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO message_ratings (turn_id, rating, reason, created_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (turn_id) DO UPDATE SET rating = excluded.rating,
+                    reason = excluded.reason, created_at = excluded.created_at",
+            )?
+            .execute(params![id.as_str(), value.as_i64(), reason, to_millis(at)])
+            .ctx("rating a message")?;
+        Ok(())
+    }
+
+    /// Rates a message, replacing any earlier rating.
+    pub fn rate_message(
+        &self,
+        id: &MessageId,
+        value: RatingValue,
+        reason: Option<&str>,
+    ) -> Result<Rating> {
+        self.message_conversation(id)?;
+        let at = now();
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        self.put_rating(id, value, reason, at)?;
+        Ok(Rating {
+            value,
+            reason: reason.map(str::to_owned),
+            created_at: at,
+        })
+    }
+
+    /// Removes a message's rating (nothing happens if it had none).
+    pub fn unrate_message(&self, id: &MessageId) -> Result<()> {
+        self.message_conversation(id)?;
+        self.conn
+            .prepare_cached("DELETE FROM message_ratings WHERE turn_id = ?1")?
+            .execute([id.as_str()])?;
+        Ok(())
+    }
+
+    /// Rated messages, newest rating first, optionally only ups or only downs.
+    pub fn rated_messages(&self, filter: Option<RatingValue>) -> Result<Vec<RatedMessage>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM convo_turns t JOIN message_ratings r ON r.turn_id = t.id
+             WHERE ?1 IS NULL OR r.rating = ?1 ORDER BY r.created_at DESC, t.seq DESC"
+        ))?;
+        let mut rows = stmt.query([filter.map(RatingValue::as_i64)])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let message = message_from_row(row)?;
+            let Some(rating) = message.rating.clone() else {
+                continue;
+            };
+            out.push(RatedMessage {
+                conversation_id: message.conversation_id.clone(),
+                message,
+                rating,
+            });
+        }
+        Ok(out)
+    }
+}
