@@ -47,10 +47,12 @@
 
 mod config;
 mod error;
+mod factory;
 mod offline;
 mod openai;
 mod provider;
 mod sse;
+mod text;
 mod types;
 
 /// A fake OpenAI-compatible model server for tests (feature `testing`).
@@ -62,10 +64,9 @@ pub use config::{
     ENV_API_KEY, ENV_BASE_URL, ENV_MODEL,
 };
 pub use error::{Error, Result};
-pub use offline::{
-    extractive_summary, offline_title, OfflineProvider, DEFAULT_OFFLINE_DELAY, OFFLINE_MODEL,
-    SUMMARY_MAX_CHARS,
-};
+pub use factory::provider_from_config;
+pub use offline::{OfflineProvider, DEFAULT_OFFLINE_DELAY, OFFLINE_MODEL};
 pub use openai::OpenAiCompatible;
-pub use provider::{collect_text, provider_from_config, ChatProvider, ChatStream};
+pub use provider::{collect_text, ChatProvider, ChatStream};
+pub use text::{extractive_summary, offline_title, SUMMARY_MAX_CHARS};
 pub use types::{ChatEvent, ChatMessage, ChatRequest, Usage};

@@ -16,9 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::LlmConfig;
 use crate::error::{root_cause, Error, Result};
-use crate::offline::truncate_chars;
 use crate::provider::{ChatProvider, ChatStream};
 use crate::sse::SseDecoder;
+use crate::text::truncate_chars;
 use crate::types::{ChatEvent, ChatMessage, ChatRequest, Usage};
 use chat_model::Role;
 

@@ -1,17 +1,15 @@
-//! The provider trait and what is built on it.
+//! The provider trait and what is built on it. The providers (`offline.rs`, `openai.rs`)
+//! implement it; choosing one from a configuration is `factory.rs`.
 
 use std::fmt;
-use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::LlmConfig;
 use crate::error::{Error, Result};
-use crate::offline::{extractive_summary, offline_title, truncate_chars, OfflineProvider};
-use crate::openai::OpenAiCompatible;
+use crate::text::{extractive_summary, offline_title, truncate_chars};
 use crate::types::{ChatEvent, ChatMessage, ChatRequest};
 
 /// A streamed reply: deltas, then one [`ChatEvent::Done`], or an `Err` as the last item.
@@ -154,18 +152,6 @@ pub async fn collect_text(mut stream: ChatStream) -> Result<String> {
         detail: "the stream ended without a final event".to_owned(),
         partial: text,
     })
-}
-
-/// The provider for a configuration: [`OpenAiCompatible`] when one is given, else
-/// [`OfflineProvider`] (so the server runs with one command and no network).
-///
-/// Fails only when the configuration is given but cannot work (for example a base URL that is
-/// not `http(s)://`): silently falling back to offline would hide the mistake.
-pub fn provider_from_config(config: Option<LlmConfig>) -> Result<Arc<dyn ChatProvider>> {
-    match config {
-        Some(config) => Ok(Arc::new(OpenAiCompatible::new(config)?)),
-        None => Ok(Arc::new(OfflineProvider::new())),
-    }
 }
 
 /// The conversation as plain text for a summary or title prompt, each message and the whole

@@ -16,7 +16,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::{ChatEvent, ChatStream, Error, LlmConfig};
+use crate::config::LlmConfig;
+use crate::error::Error;
+use crate::provider::ChatStream;
+use crate::types::ChatEvent;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
