@@ -105,14 +105,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(file) = &cli.export_json {
-        let n = export::json(&store, file)?;
+        let n = export::to_file(&store, chat_export::Format::Json, file)?.conversations;
         if !cli.quiet {
             eprintln!("exported {n} conversations to {}", file.display());
         }
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(file) = &cli.export_finetune {
-        let n = export::finetune(&store, file)?;
+        let n = export::to_file(&store, chat_export::Format::Finetune, file)?.items;
         if !cli.quiet {
             eprintln!("wrote {n} fine-tuning examples to {}", file.display());
         }
@@ -231,74 +231,43 @@ mod export {
     use std::path::Path;
 
     use anyhow::{Context, Result};
-    use chat_store::Store;
+    use chat_export::{Format, Written};
+    use chat_store::{ArchivedFilter, ListQuery, Store};
 
-    /// Every conversation, whole tree, in pages.
-    fn each_conversation(
-        store: &Store,
-        mut f: impl FnMut(&chat_model::ConversationDetail) -> Result<()>,
-    ) -> Result<u64> {
-        let mut count = 0;
-        let mut cursor = None;
-        loop {
-            let page = store.read(|repo| {
-                repo.list_conversations(&chat_store::ListQuery {
-                    archived: chat_store::ArchivedFilter::All,
-                    limit: 200,
-                    cursor: cursor.clone(),
-                    ..chat_store::ListQuery::default()
-                })
-            })?;
-            for conversation in page.items {
-                let messages = store.read(|repo| repo.message_tree(&conversation.id, true))?;
-                f(&chat_model::ConversationDetail {
-                    conversation,
-                    messages,
-                })?;
-                count += 1;
-            }
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(count),
-            }
+    /// What every bulk export reads: all conversations, archived ones too.
+    fn everything() -> ListQuery {
+        ListQuery {
+            archived: ArchivedFilter::All,
+            ..ListQuery::default()
         }
     }
 
+    /// One Markdown file per conversation in `dir`; returns how many.
     pub fn markdown(store: &Store, dir: &Path) -> Result<u64> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        each_conversation(store, |detail| {
-            let c = &detail.conversation;
-            let name = chat_export::file_name(&c.title, c.id.as_str(), "md");
-            let path = dir.join(name);
+        let mut count = 0;
+        for detail in store.conversation_details(everything()) {
+            let detail = detail?;
+            let path = dir.join(Format::Markdown.file_name(&detail.conversation));
             let mut out = BufWriter::new(
                 File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
             );
-            chat_export::markdown::write_conversation(&mut out, detail)?;
+            Format::Markdown.render(&mut out, &detail)?;
             out.flush()?;
-            Ok(())
-        })
+            count += 1;
+        }
+        Ok(count)
     }
 
-    pub fn json(store: &Store, file: &Path) -> Result<u64> {
+    /// Every conversation into one `file` in `format`.
+    pub fn to_file(store: &Store, format: Format, file: &Path) -> Result<Written> {
         let out = BufWriter::new(
             File::create(file).with_context(|| format!("cannot write {}", file.display()))?,
         );
-        let mut arr = chat_export::json::ArrayWriter::new(out)?;
-        let n = each_conversation(store, |detail| Ok(arr.push(detail)?))?;
-        arr.finish()?;
-        Ok(n)
-    }
-
-    pub fn finetune(store: &Store, file: &Path) -> Result<u64> {
-        let mut out = BufWriter::new(
-            File::create(file).with_context(|| format!("cannot write {}", file.display()))?,
-        );
-        let mut lines = 0;
-        each_conversation(store, |detail| {
-            lines += chat_export::finetune::write_conversation(&mut out, detail)?;
-            Ok(())
-        })?;
-        out.flush()?;
-        Ok(lines)
+        let mut writer = format.writer(out)?;
+        for detail in store.conversation_details(everything()) {
+            writer.push(&detail?)?;
+        }
+        Ok(writer.finish()?)
     }
 }

@@ -22,7 +22,10 @@ struct ChatMessage<'a> {
 /// visible user, assistant and system messages from the root down to and including it. Tool
 /// messages are left out (the chat format needs tool-call ids the exports do not all have).
 /// `detail.messages` must hold the whole tree. Returns how many lines were written.
-pub fn write_conversation(out: &mut impl Write, detail: &ConversationDetail) -> crate::Result<u64> {
+pub fn write_conversation(
+    out: &mut impl Write,
+    detail: &ConversationDetail,
+) -> crate::error::Result<u64> {
     let mut lines = 0;
     for rated in &detail.messages {
         let up = rated

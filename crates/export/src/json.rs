@@ -34,7 +34,10 @@ impl ExportDocument {
 }
 
 /// Writes one conversation as a pretty-printed JSON document.
-pub fn write_conversation(out: &mut impl Write, detail: &ConversationDetail) -> crate::Result<()> {
+pub fn write_conversation(
+    out: &mut impl Write,
+    detail: &ConversationDetail,
+) -> crate::error::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &ExportDocument::new(detail.clone()))?;
     out.write_all(b"\n")?;
     Ok(())
@@ -50,13 +53,13 @@ pub struct ArrayWriter<W: Write> {
 
 impl<W: Write> ArrayWriter<W> {
     /// Starts the array.
-    pub fn new(mut out: W) -> crate::Result<Self> {
+    pub fn new(mut out: W) -> crate::error::Result<Self> {
         out.write_all(b"[")?;
         Ok(ArrayWriter { out, count: 0 })
     }
 
     /// Appends one conversation.
-    pub fn push(&mut self, detail: &ConversationDetail) -> crate::Result<()> {
+    pub fn push(&mut self, detail: &ConversationDetail) -> crate::error::Result<()> {
         if self.count > 0 {
             self.out.write_all(b",")?;
         }
@@ -72,7 +75,7 @@ impl<W: Write> ArrayWriter<W> {
     }
 
     /// Closes the array and returns the writer.
-    pub fn finish(mut self) -> crate::Result<W> {
+    pub fn finish(mut self) -> crate::error::Result<W> {
         self.out.write_all(b"\n]\n")?;
         self.out.flush()?;
         Ok(self.out)

@@ -9,7 +9,10 @@ use chat_model::{timestamp, ConversationDetail, Message, MessageId, MessageStatu
 ///
 /// `detail.messages` may be the active branch or the whole tree: the branch is walked from the
 /// conversation's current leaf (or the last message) up to the root.
-pub fn write_conversation(out: &mut impl Write, detail: &ConversationDetail) -> crate::Result<()> {
+pub fn write_conversation(
+    out: &mut impl Write,
+    detail: &ConversationDetail,
+) -> crate::error::Result<()> {
     let c = &detail.conversation;
     let q = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned());
     writeln!(out, "---")?;
@@ -64,7 +67,7 @@ pub fn write_conversation(out: &mut impl Write, detail: &ConversationDetail) -> 
 }
 
 /// Renders a whole conversation to a Markdown string.
-pub fn to_string(detail: &ConversationDetail) -> crate::Result<String> {
+pub fn to_string(detail: &ConversationDetail) -> crate::error::Result<String> {
     let mut buf = Vec::new();
     write_conversation(&mut buf, detail)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())

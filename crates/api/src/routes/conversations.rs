@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpResponse};
+use chat_export::{Format, UnknownFormat};
 use chat_model::timestamp::now;
 use chat_model::{
     Conversation, ConversationDetail, ConversationId, ForkOrigin, Message, MessageId, Rating, Tag,
@@ -520,17 +521,15 @@ pub async fn export_one(
     q: web::Query<ExportOneParams>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ConversationId::from_string(id.into_inner());
-    let (ext, content_type) = match params::given_str(q.format.as_deref()).unwrap_or("md") {
-        "md" | "markdown" => ("md", "text/markdown; charset=utf-8"),
-        "json" => ("json", "application/json"),
-        "finetune" | "jsonl" => ("jsonl", "application/jsonl"),
-        other => {
-            return Err(ApiError::bad_request(
+    let format: Format = params::given_str(q.format.as_deref())
+        .unwrap_or("md")
+        .parse()
+        .map_err(|UnknownFormat(other)| {
+            ApiError::bad_request(
                 "invalid_query",
                 format!("format must be md, json or finetune, not {other:?}"),
-            ))
-        }
-    };
+            )
+        })?;
     let detail = state
         .read(move |repo| {
             Ok(ConversationDetail {
@@ -539,24 +538,15 @@ pub async fn export_one(
             })
         })
         .await?;
-    let name = chat_export::file_name(
-        &detail.conversation.title,
-        detail.conversation.id.as_str(),
-        ext,
-    );
+    let name = format.file_name(&detail.conversation);
     let body = web::block(move || {
         let mut out = Vec::new();
-        match ext {
-            "md" => chat_export::markdown::write_conversation(&mut out, &detail),
-            "json" => chat_export::json::write_conversation(&mut out, &detail),
-            _ => chat_export::finetune::write_conversation(&mut out, &detail).map(|_| ()),
-        }
-        .map(|()| out)
+        format.render(&mut out, &detail).map(|_| out)
     })
     .await?
     .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
-        .content_type(content_type)
+        .content_type(format.content_type())
         .insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
             parameters: vec![DispositionParam::Filename(name)],

@@ -1,8 +1,8 @@
 //! `GET /export`: every conversation, streamed.
 //!
-//! A blocking task walks the store page by page (one short read transaction per page and per
-//! conversation, so no connection is held for the whole download) and writes through the
-//! export crate's renderers into a `ChannelWriter`. The writer hands chunks of
+//! A blocking task walks the store page by page (`Store::conversation_details`: one short read
+//! transaction per page and per conversation, so no connection is held for the whole download)
+//! and writes through the export crate's `FormatWriter` into a `ChannelWriter`. The writer hands chunks of
 //! `CHUNK_BYTES` to a bounded channel that the response body drains, so at most a few chunks
 //! and one conversation are in memory whatever the size of the store, and a slow client slows
 //! the producer down instead of growing a buffer. When the client goes away the channel closes
@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpResponse};
 use bytes::Bytes;
-use chat_model::ConversationDetail;
+use chat_export::Format;
 use chat_store::{ArchivedFilter, ListQuery, Store};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -27,8 +27,6 @@ use crate::state::ApiState;
 const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks waiting for the client.
 const CHANNEL_CHUNKS: usize = 8;
-/// Conversations per page read from the store.
-const PAGE: u32 = 200;
 
 type Chunk = Result<Bytes, io::Error>;
 
@@ -67,12 +65,6 @@ impl Write for ChannelWriter {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Format {
-    Json,
-    Finetune,
-}
-
 /// What to export.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -88,53 +80,18 @@ pub struct ExportParams {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-enum Sink {
-    Json(chat_export::json::ArrayWriter<ChannelWriter>),
-    Lines(ChannelWriter),
-}
-
 /// Walks the store and writes every conversation; runs on a blocking thread.
 fn produce(
     store: &Store,
     format: Format,
-    mut query: ListQuery,
+    query: ListQuery,
     out: ChannelWriter,
 ) -> Result<(), BoxError> {
-    let mut sink = match format {
-        Format::Json => Sink::Json(chat_export::json::ArrayWriter::new(out)?),
-        Format::Finetune => Sink::Lines(out),
-    };
-    loop {
-        let page = store.read(|repo| repo.list_conversations(&query))?;
-        for conversation in page.items {
-            let messages = match store.read(|repo| repo.message_tree(&conversation.id, true)) {
-                Ok(m) => m,
-                // Deleted since the page was read.
-                Err(chat_store::Error::NotFound { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let detail = ConversationDetail {
-                conversation,
-                messages,
-            };
-            match &mut sink {
-                Sink::Json(w) => w.push(&detail)?,
-                Sink::Lines(w) => {
-                    chat_export::finetune::write_conversation(w, &detail)?;
-                }
-            }
-        }
-        match page.next_cursor {
-            Some(c) => query.cursor = Some(c),
-            None => break,
-        }
+    let mut writer = format.writer(out)?;
+    for detail in store.conversation_details(query) {
+        writer.push(&detail?)?;
     }
-    match sink {
-        Sink::Json(w) => {
-            w.finish()?;
-        }
-        Sink::Lines(mut w) => w.flush()?,
-    }
+    writer.finish()?;
     Ok(())
 }
 
@@ -159,14 +116,14 @@ pub async fn export_all(
     state: web::Data<ApiState>,
     q: web::Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (format, ext, content_type) = match params::given_str(q.format.as_deref()).unwrap_or("json")
-    {
-        "json" => (Format::Json, "json", "application/json"),
-        "finetune" | "jsonl" => (Format::Finetune, "jsonl", "application/jsonl"),
-        other => {
+    let name = params::given_str(q.format.as_deref()).unwrap_or("json");
+    let format = match name.parse::<Format>() {
+        Ok(f @ (Format::Json | Format::Finetune)) => f,
+        // Markdown is one file per conversation (the CLI's `--export-md`).
+        Ok(Format::Markdown) | Err(_) => {
             return Err(ApiError::bad_request(
                 "invalid_query",
-                format!("format must be json or finetune, not {other:?}"),
+                format!("format must be json or finetune, not {name:?}"),
             ))
         }
     };
@@ -177,7 +134,6 @@ pub async fn export_all(
     let query = ListQuery {
         source: params::source(q.source.as_deref())?,
         archived,
-        limit: PAGE,
         ..ListQuery::default()
     };
     let (tx, mut rx) = mpsc::channel::<Chunk>(CHANNEL_CHUNKS);
@@ -201,9 +157,9 @@ pub async fn export_all(
     });
     let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
     let date = chat_model::timestamp::now().date();
-    let name = format!("ai-os-chat-export-{date}.{ext}");
+    let name = format!("ai-os-chat-export-{date}.{}", format.extension());
     Ok(HttpResponse::Ok()
-        .content_type(content_type)
+        .content_type(format.content_type())
         .insert_header(ContentDisposition {
             disposition: DispositionType::Attachment,
             parameters: vec![DispositionParam::Filename(name)],
