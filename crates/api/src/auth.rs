@@ -1,19 +1,46 @@
-//! Bearer-token checks: the middleware on the `/api/v1` scope and the rule for when a server
-//! must have a token at all.
+//! Bearer-token checks, which take the token and the request's headers (never the whole
+//! state), and the rule for when a server must have a token at all. The middleware that
+//! applies them to the `/api/v1` scope is in the crate root, next to `configure`.
 
 use std::net::SocketAddr;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
-use actix_web::middleware::Next;
-use actix_web::{web, ResponseError};
 
-use crate::error::ApiError;
-use crate::state::ApiState;
+/// The API token, when one is configured. An empty token counts as none.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Token(Option<String>);
+
+impl Token {
+    pub(crate) fn new(token: Option<String>) -> Self {
+        Token(token.filter(|t| !t.is_empty()))
+    }
+
+    /// Whether requests need a token.
+    pub(crate) fn required(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Whether the request's headers carry the right token (always true without a token).
+    pub(crate) fn authorizes(&self, headers: &HeaderMap) -> bool {
+        self.authorizes_ws(headers, None)
+    }
+
+    /// Like [`Token::authorizes`], for the WebSocket upgrade: the token may also come as
+    /// `?token=` (`query_token`), since browsers cannot set headers on a WebSocket.
+    pub(crate) fn authorizes_ws(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
+        let Some(expected) = &self.0 else {
+            return true;
+        };
+        let matches = |given: &str| constant_time_eq(given.as_bytes(), expected.as_bytes());
+        // Both are compared, so the time taken does not tell which one was given.
+        let header_ok = bearer(headers).is_some_and(matches);
+        let query_ok = query_token.is_some_and(matches);
+        header_ok | query_ok
+    }
+}
 
 /// The token of an `Authorization: Bearer <token>` header.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
@@ -41,30 +68,6 @@ pub fn token_required_for(addr: &SocketAddr) -> bool {
     !addr.ip().is_loopback()
 }
 
-/// Middleware on the API scope: answers 401 unless the request carries the configured token.
-pub(crate) async fn require_token(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let verdict = match req.app_data::<web::Data<ApiState>>() {
-        Some(state) if state.authorized(req.headers()) => None,
-        Some(_) => Some(ApiError::Unauthorized),
-        None => Some(ApiError::internal(
-            "chat-api: ApiState is not registered with App::app_data",
-        )),
-    };
-    match verdict {
-        None => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
-        Some(err) => {
-            let (req, _) = req.into_parts();
-            Ok(ServiceResponse::new(req, err.error_response()).map_into_right_body())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -77,6 +80,21 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secret2"));
         assert!(!constant_time_eq(b"", b"x"));
         assert!(constant_time_eq(b"", b""));
+    }
+
+    #[test]
+    fn a_token_is_checked_in_the_header_or_for_websockets_the_query() {
+        let mut headers = HeaderMap::new();
+        assert!(Token::new(None).authorizes(&headers));
+        assert!(Token::new(Some(String::new())).authorizes(&headers));
+        let token = Token::new(Some("s3cret".into()));
+        assert!(!token.authorizes(&headers));
+        assert!(token.authorizes_ws(&headers, Some("s3cret")));
+        assert!(!token.authorizes_ws(&headers, Some("wrong")));
+        headers.insert(AUTHORIZATION, "Bearer s3cret".parse().unwrap());
+        assert!(token.authorizes(&headers));
+        headers.insert(AUTHORIZATION, "bearer  wrong ".parse().unwrap());
+        assert!(!token.authorizes(&headers));
     }
 
     #[test]

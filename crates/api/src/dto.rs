@@ -542,6 +542,6 @@ pub struct ProgressView {
 }
 
 /// Parses an optional folder path; the empty string is the root.
-pub(crate) fn folder(s: &str) -> Result<FolderPath, crate::ApiError> {
-    FolderPath::new(s).map_err(crate::ApiError::from)
+pub(crate) fn folder(s: &str) -> Result<FolderPath, crate::error::ApiError> {
+    FolderPath::new(s).map_err(crate::error::ApiError::from)
 }

@@ -28,6 +28,13 @@
 //!   need is in one [`ApiState`] (built with [`ApiState::builder`]) that the app registers
 //!   with `App::app_data`; there are no globals, so two APIs over two stores can live in one
 //!   process.
+//! * **One folder per feature, handlers over services.** `conversations/`, `library/`,
+//!   `search/`, `export/`, `imports/`, `chat/` and `events/` each hold their handlers; a
+//!   handler parses its input, calls one service or repository method and maps the result.
+//!   The services own what they need (the store handle, the hub, the upload folder, the model
+//!   provider): the conversations service, the import jobs and the chat runtime.
+//!   [`ApiState`] is composed from them, one way: no service knows the state, and no SQL or
+//!   domain rule lives here (the store has the SQL, `chat-import` the import diagnosis).
 //! * **The executor never blocks.** Reads run on actix's blocking pool ([`ApiState::read`]
 //!   wraps `web::block`); writes run one at a time, in arrival order, on the API's writer
 //!   thread ([`ApiState::write`]), since SQLite has one writer anyway and a fair queue keeps
@@ -44,9 +51,9 @@
 //!   model grows, and every shape has an OpenAPI schema (`GET /api/v1/openapi.json`, generated
 //!   by utoipa from the handlers' annotations, so it cannot drift from the routes).
 //! * **Room to grow.** The [`Hub`] broadcasts `conversation.updated`, `conversation.deleted`
-//!   and `import.progress` for a WebSocket layer to forward; [`ApiStateBuilder::extension`]
-//!   attaches typed values (a chat model provider) without this crate depending on them;
-//!   nothing is registered at `/`, which stays free for a web UI.
+//!   and `import.progress` for a WebSocket layer to forward; the model provider comes in
+//!   through [`ApiStateBuilder::provider`]; nothing is registered at `/`, which stays free for
+//!   a web UI.
 //!
 //! Security: when the state has a token, every request but `/api/v1/health` needs
 //! `Authorization: Bearer <token>`, compared in constant time. Whether a token is *required*
@@ -56,19 +63,25 @@
 
 mod auth;
 mod chat;
+mod conversations;
+mod db;
 pub mod dto;
 mod error;
+mod events;
+mod export;
 mod extract;
-mod hub;
-mod import_helper;
 mod imports;
+mod library;
 mod openapi;
 mod params;
-pub mod routes;
+mod search;
 mod state;
 mod write_queue;
 
-use actix_web::{middleware, web};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{self, Next};
+use actix_web::{web, ResponseError};
 
 pub use auth::{constant_time_eq, token_required_for};
 pub use chat::{
@@ -76,13 +89,14 @@ pub use chat::{
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_FRAME, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
 };
 pub use error::{ApiError, ErrorBody};
+pub use events::{Event, EventKey, Hub, HubMessage};
 pub use extract::JsonBody;
-pub use hub::{Event, EventKey, Hub, HubMessage};
-pub use imports::{ImportJobView, RetryView, RunSummary};
+pub use imports::view::{ImportJobView, RetryView, RunSummary};
 pub use openapi::ApiDoc;
-pub use state::{ApiState, ApiStateBuilder, Extensions, DEFAULT_JSON_LIMIT, DEFAULT_MAX_UPLOAD};
+pub use state::{ApiState, ApiStateBuilder, DEFAULT_JSON_LIMIT, DEFAULT_MAX_UPLOAD};
 
-use routes::{conversations, export, library};
+use conversations::routes as conversations_routes;
+use imports::routes as import_routes;
 
 /// Registers the whole API: `/api/v1/health` (open) and every other route under `/api/v1`
 /// (token-checked). Mount it at the root or under a prefix with `web::scope(..).configure(..)`;
@@ -95,7 +109,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/ws").route(web::get().to(chat::session::upgrade)))
         .service(
             web::scope("/api/v1")
-                .wrap(middleware::from_fn(auth::require_token))
+                .wrap(middleware::from_fn(require_token))
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
                 .configure(routes)
@@ -103,46 +117,70 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// Middleware on the API scope: answers 401 unless the request carries the configured token.
+async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let verdict = match req.app_data::<web::Data<ApiState>>() {
+        Some(state) if state.token().authorizes(req.headers()) => None,
+        Some(_) => Some(ApiError::Unauthorized),
+        None => Some(ApiError::internal(
+            "chat-api: ApiState is not registered with App::app_data",
+        )),
+    };
+    match verdict {
+        None => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+        Some(err) => {
+            let (req, _) = req.into_parts();
+            Ok(ServiceResponse::new(req, err.error_response()).map_into_right_body())
+        }
+    }
+}
+
 /// The routes inside the `/api/v1` scope.
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi::openapi_json))
         .service(
             web::resource("/conversations")
-                .route(web::get().to(conversations::list))
-                .route(web::post().to(conversations::create)),
+                .route(web::get().to(conversations_routes::list))
+                .route(web::post().to(conversations_routes::create)),
         )
         // Before `/conversations/{id}`, which would otherwise match it.
         .route(
             "/conversations/archive",
-            web::post().to(conversations::bulk_archive),
+            web::post().to(conversations_routes::bulk_archive),
         )
         .service(
             web::resource("/conversations/{id}")
-                .route(web::get().to(conversations::get))
-                .route(web::put().to(conversations::put))
-                .route(web::patch().to(conversations::patch))
-                .route(web::delete().to(conversations::delete)),
+                .route(web::get().to(conversations_routes::get))
+                .route(web::put().to(conversations_routes::put))
+                .route(web::patch().to(conversations_routes::patch))
+                .route(web::delete().to(conversations_routes::delete)),
         )
         .route(
             "/conversations/{id}/messages",
-            web::post().to(conversations::add_message),
+            web::post().to(conversations_routes::add_message),
         )
         .route(
             "/conversations/{id}/summary",
-            web::post().to(conversations::summarize),
+            web::post().to(conversations_routes::summarize),
         )
         .route(
             "/conversations/{id}/fork",
-            web::post().to(conversations::fork),
+            web::post().to(conversations_routes::fork),
         )
         .route(
             "/conversations/{id}/export",
-            web::get().to(conversations::export_one),
+            web::get().to(export::export_one),
         )
         .service(
             web::resource("/conversations/{id}/tags/{tag}")
-                .route(web::put().to(conversations::put_tag))
-                .route(web::delete().to(conversations::delete_tag)),
+                .route(web::put().to(conversations_routes::put_tag))
+                .route(web::delete().to(conversations_routes::delete_tag)),
         )
         .route("/tags", web::get().to(library::tags))
         .route("/folders", web::get().to(library::folders))
@@ -153,19 +191,22 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(library::unrate)),
         )
         .route("/ratings", web::get().to(library::ratings))
-        .route("/search", web::get().to(library::search))
+        .route("/search", web::get().to(search::search))
         .route("/stats", web::get().to(library::stats))
         .route("/export", web::get().to(export::export_all))
         .service(
             web::resource("/imports")
-                .route(web::get().to(imports::list))
-                .route(web::post().to(imports::create)),
+                .route(web::get().to(import_routes::list))
+                .route(web::post().to(import_routes::create)),
         )
-        .route("/imports/{id}", web::get().to(imports::get))
-        .route("/imports/{id}/cancel", web::post().to(imports::cancel))
+        .route("/imports/{id}", web::get().to(import_routes::get))
+        .route(
+            "/imports/{id}/cancel",
+            web::post().to(import_routes::cancel),
+        )
         .route(
             "/imports/{id}/explain",
-            web::post().to(import_helper::explain),
+            web::post().to(import_routes::explain),
         )
-        .route("/imports/{id}/retry", web::post().to(import_helper::retry));
+        .route("/imports/{id}/retry", web::post().to(import_routes::retry));
 }

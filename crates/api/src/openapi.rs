@@ -4,7 +4,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{conversations, export, library};
+use crate::conversations::routes as conversations;
+use crate::imports::routes as imports;
+use crate::{export, library, search};
 
 /// Adds the bearer-token scheme.
 struct BearerAuth;
@@ -42,25 +44,25 @@ impl Modify for BearerAuth {
         conversations::summarize,
         conversations::put_tag,
         conversations::delete_tag,
-        conversations::export_one,
         library::tags,
         library::folders,
         library::message,
         library::rate,
         library::unrate,
         library::ratings,
-        library::search,
+        search::search,
         library::stats,
         export::export_all,
-        crate::imports::create,
-        crate::imports::get,
-        crate::imports::list,
-        crate::imports::cancel,
-        crate::import_helper::explain,
-        crate::import_helper::retry,
+        export::export_one,
+        imports::create,
+        imports::get,
+        imports::list,
+        imports::cancel,
+        imports::explain,
+        imports::retry,
         crate::chat::session::upgrade,
     ),
-    components(schemas(crate::hub::Event)),
+    components(schemas(crate::events::Event)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(

@@ -1,9 +1,8 @@
-//! The application state every handler reads: the store, the security settings, the event hub,
-//! the import jobs, and typed extensions for the parts other crates add (a model provider).
+//! The application state every handler reads, composed one way from the API's services: the
+//! store handle ([`Db`]), the token, the event hub, and the services that own what they need:
+//! conversations ([`Conversations`]), import jobs ([`ImportJobs`]) and the chat runtime
+//! ([`ChatRuntime`]). No service knows the state.
 
-use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,49 +12,30 @@ use actix_web::web;
 use chat_llm::{ChatProvider, OfflineProvider};
 use chat_store::{Repo, Store};
 
-use crate::auth;
-use crate::chat::{ChatLimits, Runtime};
+use crate::auth::Token;
+use crate::chat::{ChatLimits, ChatRuntime};
+use crate::conversations::service::Conversations;
+use crate::db::Db;
 use crate::error::ApiError;
-use crate::hub::Hub;
-use crate::imports::Jobs;
-use crate::write_queue::WriteQueue;
+use crate::events::Hub;
+use crate::imports::jobs::ImportJobs;
 
 /// Default largest import upload: 2 GiB.
 pub const DEFAULT_MAX_UPLOAD: u64 = 2 * 1024 * 1024 * 1024;
 /// Default largest JSON request body: 32 MiB (a full-state `PUT` of a long conversation).
 pub const DEFAULT_JSON_LIMIT: usize = 32 * 1024 * 1024;
 
-/// Values other crates attach to the state by type (for example the chat model provider of
-/// the WebSocket chat), so this crate does not depend on them.
-#[derive(Default, Clone)]
-pub struct Extensions(HashMap<TypeId, Arc<dyn Any + Send + Sync>>);
-
-impl fmt::Debug for Extensions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Extensions")
-            .field("len", &self.0.len())
-            .finish()
-    }
-}
-
 /// The shared state of the API. Build it with [`ApiState::builder`] and register the
 /// returned [`web::Data`] with `App::app_data`.
 #[derive(Debug)]
 pub struct ApiState {
-    store: Store,
-    token: Option<String>,
-    max_upload: u64,
+    db: Db,
+    token: Token,
     json_limit: usize,
-    upload_dir: PathBuf,
     hub: Hub,
-    pub(crate) jobs: Jobs,
-    extensions: Extensions,
-    provider: Arc<dyn ChatProvider>,
-    chat_limits: ChatLimits,
-    pub(crate) chat: Runtime,
-    /// Every write transaction of the API runs on this queue's thread, first come, first
-    /// served (see [`WriteQueue`]). Started on the first write.
-    writes: std::sync::OnceLock<WriteQueue>,
+    conversations: Conversations,
+    imports: ImportJobs,
+    chat: ChatRuntime,
 }
 
 /// Builds an [`ApiState`].
@@ -67,7 +47,6 @@ pub struct ApiStateBuilder {
     json_limit: usize,
     upload_dir: Option<PathBuf>,
     hub: Option<Hub>,
-    extensions: Extensions,
     provider: Option<Arc<dyn ChatProvider>>,
     chat_limits: ChatLimits,
 }
@@ -76,7 +55,7 @@ impl ApiStateBuilder {
     /// Requires `Authorization: Bearer <token>` on every request but `/api/v1/health`. An
     /// empty token counts as none.
     pub fn token(mut self, token: Option<impl Into<String>>) -> Self {
-        self.token = token.map(Into::into).filter(|t: &String| !t.is_empty());
+        self.token = token.map(Into::into);
         self
     }
 
@@ -118,29 +97,28 @@ impl ApiStateBuilder {
         self
     }
 
-    /// Attaches a value reachable with [`ApiState::extension`]; one per type.
-    pub fn extension<T: Any + Send + Sync>(mut self, value: T) -> Self {
-        self.extensions.0.insert(TypeId::of::<T>(), Arc::new(value));
-        self
-    }
-
-    /// The state, ready for `App::app_data`.
+    /// The state, ready for `App::app_data`: the services, each given what it needs.
     pub fn build(self) -> web::Data<ApiState> {
+        let db = Db::new(self.store);
+        let hub = self.hub.unwrap_or_default();
+        let provider = self
+            .provider
+            .unwrap_or_else(|| Arc::new(OfflineProvider::new()));
+        let upload_dir = self.upload_dir.unwrap_or_else(std::env::temp_dir);
         web::Data::new(ApiState {
-            store: self.store,
-            token: self.token,
-            max_upload: self.max_upload,
+            conversations: Conversations::new(db.clone(), hub.clone(), Arc::clone(&provider)),
+            imports: ImportJobs::new(
+                db.clone(),
+                hub.clone(),
+                upload_dir,
+                self.max_upload,
+                Arc::clone(&provider),
+            ),
+            chat: ChatRuntime::new(db.clone(), hub.clone(), provider, self.chat_limits),
+            db,
+            token: Token::new(self.token),
             json_limit: self.json_limit,
-            upload_dir: self.upload_dir.unwrap_or_else(std::env::temp_dir),
-            hub: self.hub.unwrap_or_default(),
-            jobs: Jobs::default(),
-            extensions: self.extensions,
-            provider: self
-                .provider
-                .unwrap_or_else(|| Arc::new(OfflineProvider::new())),
-            chat_limits: self.chat_limits,
-            chat: Runtime::default(),
-            writes: std::sync::OnceLock::new(),
+            hub,
         })
     }
 }
@@ -155,7 +133,6 @@ impl ApiState {
             json_limit: DEFAULT_JSON_LIMIT,
             upload_dir: None,
             hub: None,
-            extensions: Extensions::default(),
             provider: None,
             chat_limits: ChatLimits::default(),
         }
@@ -163,7 +140,7 @@ impl ApiState {
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.db.store()
     }
 
     /// The event hub.
@@ -173,43 +150,28 @@ impl ApiState {
 
     /// Whether requests need a token.
     pub fn token_required(&self) -> bool {
-        self.token.is_some()
+        self.token.required()
     }
 
     /// Whether the request's headers carry the right token (always true without a token).
     pub fn authorized(&self, headers: &HeaderMap) -> bool {
-        match &self.token {
-            None => true,
-            Some(expected) => auth::bearer(headers)
-                .is_some_and(|given| auth::constant_time_eq(given.as_bytes(), expected.as_bytes())),
-        }
+        self.token.authorizes(headers)
     }
 
     /// Like [`ApiState::authorized`], for the WebSocket upgrade only: the token may also come
     /// as `?token=` (`query_token`), since browsers cannot set headers on a WebSocket.
     pub fn authorized_ws(&self, headers: &HeaderMap, query_token: Option<&str>) -> bool {
-        match &self.token {
-            None => true,
-            Some(expected) => {
-                let header_ok = auth::bearer(headers).is_some_and(|given| {
-                    auth::constant_time_eq(given.as_bytes(), expected.as_bytes())
-                });
-                let query_ok = query_token.is_some_and(|given| {
-                    auth::constant_time_eq(given.as_bytes(), expected.as_bytes())
-                });
-                header_ok | query_ok
-            }
-        }
+        self.token.authorizes_ws(headers, query_token)
     }
 
     /// The model provider.
     pub fn provider(&self) -> &Arc<dyn ChatProvider> {
-        &self.provider
+        self.chat.provider()
     }
 
     /// The limits of the WebSocket chat.
     pub fn chat_limits(&self) -> &ChatLimits {
-        &self.chat_limits
+        self.chat.limits()
     }
 
     /// Open WebSocket connections.
@@ -221,7 +183,7 @@ impl ApiState {
     /// stop and store what they have. Call it when a shutdown signal arrives, before the HTTP
     /// server drains its connections, since a WebSocket would otherwise hold the drain open.
     pub fn close_live_connections(&self) {
-        self.chat.closing().cancel();
+        self.chat.close_all();
     }
 
     /// Whether a reply is being written in a conversation.
@@ -231,24 +193,12 @@ impl ApiState {
 
     /// The largest import upload in bytes.
     pub fn max_upload(&self) -> u64 {
-        self.max_upload
+        self.imports.max_upload()
     }
 
     /// The largest JSON body in bytes.
     pub fn json_limit(&self) -> usize {
         self.json_limit
-    }
-
-    pub(crate) fn upload_dir(&self) -> &std::path::Path {
-        &self.upload_dir
-    }
-
-    /// A value attached with [`ApiStateBuilder::extension`].
-    pub fn extension<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.extensions
-            .0
-            .get(&TypeId::of::<T>())
-            .and_then(|v| v.downcast_ref::<T>())
     }
 
     /// Runs `f` in a read transaction on the blocking pool.
@@ -257,10 +207,7 @@ impl ApiState {
         F: FnOnce(&Repo<'_>) -> chat_store::Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let store = self.store.clone();
-        web::block(move || store.read(f))
-            .await?
-            .map_err(ApiError::from)
+        self.db.read(f).await
     }
 
     /// Runs `f` in a write transaction on the API's writer thread, after the writes queued
@@ -270,20 +217,7 @@ impl ApiState {
         F: FnOnce(&Repo<'_>) -> chat_store::Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let queue = match self.writes.get() {
-            Some(queue) => queue,
-            None => {
-                let started = WriteQueue::start(self.store.clone())
-                    .map_err(|e| ApiError::internal(format!("cannot start the writer: {e}")))?;
-                // Two first writers may both start one; the loser's thread ends with its handle.
-                self.writes.get_or_init(|| started)
-            }
-        };
-        queue
-            .run(move |store| store.write(f))
-            .await
-            .ok_or_else(|| ApiError::internal("a write transaction failed unexpectedly"))?
-            .map_err(ApiError::from)
+        self.db.write(f).await
     }
 
     /// Stops background work for a graceful shutdown: running and queued imports are cancelled
@@ -292,6 +226,26 @@ impl ApiState {
     /// [`Store::checkpoint`].
     pub fn shutdown(&self, timeout: Duration) -> bool {
         self.close_live_connections();
-        self.jobs.shutdown(timeout)
+        self.imports.shutdown(timeout)
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub(crate) fn token(&self) -> &Token {
+        &self.token
+    }
+
+    pub(crate) fn conversations(&self) -> &Conversations {
+        &self.conversations
+    }
+
+    pub(crate) fn imports(&self) -> &ImportJobs {
+        &self.imports
+    }
+
+    pub(crate) fn chat(&self) -> &ChatRuntime {
+        &self.chat
     }
 }

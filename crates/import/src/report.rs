@@ -34,6 +34,17 @@ impl Counts {
         self.messages += other.messages;
     }
 
+    /// Counts one conversation the store wrote (or recognised), with the messages written.
+    pub(crate) fn add_write(&mut self, status: chat_store::WriteStatus, messages: u64) {
+        self.seen += 1;
+        match status {
+            chat_store::WriteStatus::Inserted => self.imported += 1,
+            chat_store::WriteStatus::Updated => self.updated += 1,
+            chat_store::WriteStatus::Unchanged => self.unchanged += 1,
+        }
+        self.messages += messages;
+    }
+
     /// Conversations read successfully (imported, updated or unchanged).
     pub fn ok(&self) -> u64 {
         self.imported + self.updated + self.unchanged

@@ -11,7 +11,6 @@
 
 use std::time::Duration;
 
-use actix_web::web;
 use chat_llm::{ChatEvent, ChatMessage, ChatProvider, ChatRequest, Usage};
 use chat_model::{Conversation, ConversationId, MessageId, MessageStatus, Role, Source};
 use chat_store::{NewConversation, NewMessage, Repo};
@@ -20,9 +19,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::protocol::{error_text, ServerFrame};
-use crate::chat::Claim;
-use crate::hub::Event;
-use crate::state::ApiState;
+use crate::chat::{ChatRuntime, Claim};
+use crate::events::{Event, Hub};
 
 /// Longest wait for a model-written title; the offline title is used after it.
 const TITLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -60,7 +58,8 @@ impl Request {
 /// Everything a generation task needs.
 #[derive(Debug)]
 pub(crate) struct Job {
-    pub(crate) state: web::Data<ApiState>,
+    /// The chat service.
+    pub(crate) chat: ChatRuntime,
     /// The connection that asked (its own `conversation.updated` events are not echoed).
     pub(crate) conn: u64,
     /// The session's outbound channel.
@@ -110,9 +109,9 @@ enum Ending {
     Failed(chat_llm::Error),
 }
 
-fn publish(state: &ApiState, origin: Option<u64>, c: Conversation) {
-    if state.hub().subscribers() > 0 {
-        state.hub().publish_from(
+fn publish(hub: &Hub, origin: Option<u64>, c: Conversation) {
+    if hub.subscribers() > 0 {
+        hub.publish_from(
             origin,
             Event::ConversationUpdated {
                 conversation: c.into(),
@@ -124,7 +123,7 @@ fn publish(state: &ApiState, origin: Option<u64>, c: Conversation) {
 /// Runs one reply to its end.
 pub(crate) async fn run(job: Job) {
     let Job {
-        state,
+        chat,
         conn,
         outbound,
         request_id,
@@ -138,12 +137,13 @@ pub(crate) async fn run(job: Job) {
     };
     let rid = request_id.as_deref();
     let asked_conversation = request.conversation_id().map(str::to_owned);
-    let provider = state.provider().clone();
+    let provider = chat.provider().clone();
     let stored_model = model
         .clone()
         .or_else(|| Some(provider.default_model().to_owned()).filter(|m| !m.is_empty()));
 
-    let prepared = match state
+    let prepared = match chat
+        .db()
         .write({
             let stored_model = stored_model.clone();
             move |repo| prepare(repo, request, stored_model)
@@ -164,22 +164,16 @@ pub(crate) async fn run(job: Job) {
     };
     let cid = prepared.conversation.id.as_str().to_owned();
     let aid = prepared.assistant_id.as_str().to_owned();
-    let claim = match claim {
-        Some(c) => c,
-        // A conversation this task just created: nobody else can be generating in it.
-        None => match Claim::new(&state, &cid, conn) {
-            Some(c) => c,
-            None => {
-                out.send(error_text(
-                    rid,
-                    Some(&cid),
-                    "conversation_busy",
-                    "a reply is already being written in this conversation",
-                ))
-                .await;
-                return;
-            }
-        },
+    // A conversation this task just created: nobody else can be generating in it.
+    let Some(claim) = claim.or_else(|| chat.claim(&cid, conn)) else {
+        out.send(error_text(
+            rid,
+            Some(&cid),
+            "conversation_busy",
+            "a reply is already being written in this conversation",
+        ))
+        .await;
+        return;
     };
     out.send(
         ServerFrame::Accepted {
@@ -191,7 +185,7 @@ pub(crate) async fn run(job: Job) {
         .to_text(),
     )
     .await;
-    publish(&state, Some(conn), prepared.conversation.clone());
+    publish(chat.hub(), Some(conn), prepared.conversation.clone());
 
     let chat_request = ChatRequest {
         model: model.clone(),
@@ -207,95 +201,137 @@ pub(crate) async fn run(job: Job) {
         &aid,
     )
     .await;
-
-    let status = match ending {
-        Ending::Done { .. } => MessageStatus::Complete,
-        _ => MessageStatus::Interrupted,
+    let reply = Reply {
+        request_id: rid,
+        conversation_id: &cid,
+        message_id: &aid,
+        text: &text,
+        stored_model: stored_model.as_deref(),
     };
-    let stored = state
-        .write({
-            let aid = MessageId::from_string(aid.clone());
-            let cid = ConversationId::from_string(cid.clone());
-            let text = text.clone();
-            move |repo| {
-                repo.update_message_content(&aid, &text, status)?;
-                repo.get_conversation(&cid)
-            }
-        })
-        .await;
-    // Free the conversation before answering, so the client may send the next message as
-    // soon as it sees `chat.done`.
-    drop(claim);
-    let conversation = match stored {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(conversation = %cid, message = %aid, error = %e, "could not store a reply");
-            out.send(
-                ServerFrame::Error {
-                    request_id: rid,
-                    conversation_id: Some(&cid),
-                    message_id: Some(&aid),
-                    error: e.code(),
-                    message: &format!("the reply could not be stored: {e}"),
-                }
-                .to_text(),
-            )
-            .await;
-            return;
-        }
+    let Some(conversation) = reply.store(&chat, &ending, claim, &mut out).await else {
+        return;
     };
-    let frame = match &ending {
-        Ending::Done {
-            model: served,
-            usage,
-            finish_reason,
-        } => ServerFrame::Done {
-            request_id: rid,
-            conversation_id: &cid,
-            message_id: &aid,
-            content: &text,
-            model: if served.is_empty() {
-                stored_model.as_deref().unwrap_or("")
-            } else {
-                served
-            },
-            usage: *usage,
-            status: MessageStatus::Complete.as_str(),
-            finish_reason: finish_reason.as_deref(),
-        }
-        .to_text(),
-        Ending::Cancelled => ServerFrame::Done {
-            request_id: rid,
-            conversation_id: &cid,
-            message_id: &aid,
-            content: &text,
-            model: stored_model.as_deref().unwrap_or(""),
-            usage: None,
-            status: MessageStatus::Interrupted.as_str(),
-            finish_reason: Some("cancelled"),
-        }
-        .to_text(),
-        Ending::Failed(e) => {
-            tracing::warn!(conversation = %cid, error = %e, "the model failed");
-            ServerFrame::Error {
-                request_id: rid,
-                conversation_id: Some(&cid),
-                message_id: Some(&aid),
-                error: e.code(),
-                message: &e.to_string(),
-            }
-            .to_text()
-        }
-    };
-    out.send(frame).await;
-    publish(&state, Some(conn), conversation.clone());
+    out.send(reply.final_frame(&ending)).await;
+    publish(chat.hub(), Some(conn), conversation.clone());
 
     if conversation.source == Source::Native && conversation.title.trim().is_empty() {
         let mut messages = prepared.context;
         if !text.trim().is_empty() {
             messages.push(ChatMessage::assistant(text));
         }
-        give_title(&state, provider.as_ref(), conversation.id, messages).await;
+        give_title(&chat, provider.as_ref(), conversation.id, messages).await;
+    }
+}
+
+/// A reply the model has finished (or stopped) writing.
+struct Reply<'a> {
+    request_id: Option<&'a str>,
+    conversation_id: &'a str,
+    message_id: &'a str,
+    text: &'a str,
+    /// The model stored with the message.
+    stored_model: Option<&'a str>,
+}
+
+impl Reply<'_> {
+    /// Stores the text (complete, or interrupted when the stream did not finish) and frees
+    /// the conversation; the conversation as it now is, or `None` after telling the client
+    /// that the reply could not be stored.
+    async fn store(
+        &self,
+        chat: &ChatRuntime,
+        ending: &Ending,
+        claim: Claim,
+        out: &mut Out,
+    ) -> Option<Conversation> {
+        let status = match ending {
+            Ending::Done { .. } => MessageStatus::Complete,
+            _ => MessageStatus::Interrupted,
+        };
+        let stored = chat
+            .db()
+            .write({
+                let aid = MessageId::from_string(self.message_id.to_owned());
+                let cid = ConversationId::from_string(self.conversation_id.to_owned());
+                let text = self.text.to_owned();
+                move |repo| {
+                    repo.update_message_content(&aid, &text, status)?;
+                    repo.get_conversation(&cid)
+                }
+            })
+            .await;
+        // Free the conversation before answering, so the client may send the next message as
+        // soon as it sees `chat.done`.
+        drop(claim);
+        match stored {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(conversation = %self.conversation_id, message = %self.message_id, error = %e, "could not store a reply");
+                out.send(
+                    ServerFrame::Error {
+                        request_id: self.request_id,
+                        conversation_id: Some(self.conversation_id),
+                        message_id: Some(self.message_id),
+                        error: e.code(),
+                        message: &format!("the reply could not be stored: {e}"),
+                    }
+                    .to_text(),
+                )
+                .await;
+                None
+            }
+        }
+    }
+
+    /// `chat.done` (complete or cancelled) or `chat.error` (the model failed).
+    fn final_frame(&self, ending: &Ending) -> String {
+        let done = |model: &str, usage, status: MessageStatus, finish_reason| {
+            ServerFrame::Done {
+                request_id: self.request_id,
+                conversation_id: self.conversation_id,
+                message_id: self.message_id,
+                content: self.text,
+                model,
+                usage,
+                status: status.as_str(),
+                finish_reason,
+            }
+            .to_text()
+        };
+        let stored_model = self.stored_model.unwrap_or("");
+        match ending {
+            Ending::Done {
+                model: served,
+                usage,
+                finish_reason,
+            } => done(
+                if served.is_empty() {
+                    stored_model
+                } else {
+                    served
+                },
+                *usage,
+                MessageStatus::Complete,
+                finish_reason.as_deref(),
+            ),
+            Ending::Cancelled => done(
+                stored_model,
+                None,
+                MessageStatus::Interrupted,
+                Some("cancelled"),
+            ),
+            Ending::Failed(e) => {
+                tracing::warn!(conversation = %self.conversation_id, error = %e, "the model failed");
+                ServerFrame::Error {
+                    request_id: self.request_id,
+                    conversation_id: Some(self.conversation_id),
+                    message_id: Some(self.message_id),
+                    error: e.code(),
+                    message: &e.to_string(),
+                }
+                .to_text()
+            }
+        }
     }
 }
 
@@ -464,12 +500,12 @@ fn prepare(
 /// Names a new native conversation after its first exchange: the model's title (the offline
 /// title when the model fails or is slow), announced to every client.
 async fn give_title(
-    state: &web::Data<ApiState>,
+    chat: &ChatRuntime,
     provider: &dyn ChatProvider,
     id: ConversationId,
     messages: Vec<ChatMessage>,
 ) {
-    let cancel = state.chat.closing().child_token();
+    let cancel = chat.closing().child_token();
     let title = match tokio::time::timeout(TITLE_TIMEOUT, provider.title(&messages, cancel.clone()))
         .await
     {
@@ -488,7 +524,8 @@ async fn give_title(
     if title.trim().is_empty() {
         return;
     }
-    let renamed = state
+    let renamed = chat
+        .db()
         .write(move |repo| {
             let c = repo.get_conversation(&id)?;
             // The user may have named it meanwhile.
@@ -499,7 +536,7 @@ async fn give_title(
         })
         .await;
     match renamed {
-        Ok(Some(c)) => publish(state, None, c),
+        Ok(Some(c)) => publish(chat.hub(), None, c),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "could not store a conversation title"),
     }

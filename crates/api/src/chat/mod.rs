@@ -13,9 +13,12 @@
 //! waits for a generation, so the same connection can `chat.cancel` while a reply streams; a
 //! disconnect cancels the connection's generations, which still store what they received.
 //!
-//! Shared state lives in [`Runtime`] (inside [`crate::ApiState`]): the number of open
-//! connections (for the cap), connection ids, and which conversation is generating (one reply
-//! at a time per conversation, cancellable from any connection).
+//! The chat runtime is a service of its own, [`ChatRuntime`]: it holds what a reply needs (the
+//! store, the event hub, the model provider, the limits) and the bookkeeping shared by every
+//! connection: the number of open connections (for the cap), connection ids, and which
+//! conversation is generating (one reply at a time per conversation, cancellable from any
+//! connection). The application state holds one; any route module can start a reply through
+//! it ([`generate::run`]) without going through the WebSocket session.
 
 pub(crate) mod generate;
 pub(crate) mod protocol;
@@ -23,13 +26,14 @@ pub(crate) mod session;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use actix_web::web;
+use chat_llm::ChatProvider;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::ApiState;
+use crate::db::Db;
+use crate::events::Hub;
 
 /// Default most WebSocket connections open at once; the next upgrade is answered 503.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
@@ -95,9 +99,19 @@ struct Running {
     cancel: CancellationToken,
 }
 
-/// Connection and generation bookkeeping of one [`ApiState`].
-#[derive(Debug, Default)]
-pub(crate) struct Runtime {
+/// The chat service: what replies need, and the connection and generation bookkeeping. Cheap
+/// to clone; every clone is the same runtime.
+#[derive(Debug, Clone)]
+pub(crate) struct ChatRuntime {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    hub: Hub,
+    provider: Arc<dyn ChatProvider>,
+    limits: ChatLimits,
     connections: AtomicUsize,
     next_id: AtomicU64,
     /// Conversation id → its running reply.
@@ -111,29 +125,72 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl Runtime {
+impl ChatRuntime {
+    pub(crate) fn new(
+        db: Db,
+        hub: Hub,
+        provider: Arc<dyn ChatProvider>,
+        limits: ChatLimits,
+    ) -> Self {
+        ChatRuntime {
+            inner: Arc::new(Inner {
+                db,
+                hub,
+                provider,
+                limits,
+                connections: AtomicUsize::new(0),
+                next_id: AtomicU64::new(0),
+                running: Mutex::new(HashMap::new()),
+                closing: CancellationToken::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub(crate) fn provider(&self) -> &Arc<dyn ChatProvider> {
+        &self.inner.provider
+    }
+
+    pub(crate) fn limits(&self) -> &ChatLimits {
+        &self.inner.limits
+    }
+
     /// A fresh id for a connection or a generation.
     pub(crate) fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+        self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Open connections.
     pub(crate) fn connections(&self) -> usize {
-        self.connections.load(Ordering::Relaxed)
+        self.inner.connections.load(Ordering::Relaxed)
     }
 
+    /// Cancelled when the server shuts down.
     pub(crate) fn closing(&self) -> &CancellationToken {
-        &self.closing
+        &self.inner.closing
     }
 
-    /// Marks the conversation as generating for `conn`; `None` when it already is.
-    fn claim(&self, conversation: &str, conn: u64) -> Option<(u64, CancellationToken)> {
-        let mut running = lock(&self.running);
+    /// Closes every session and stops every reply (each stores what it has).
+    pub(crate) fn close_all(&self) {
+        self.inner.closing.cancel();
+    }
+
+    /// Marks `conversation` as generating for connection `conn`; `None` when a reply is
+    /// already running there. The mark goes when the [`Claim`] is dropped.
+    pub(crate) fn claim(&self, conversation: &str, conn: u64) -> Option<Claim> {
+        let mut running = lock(&self.inner.running);
         if running.contains_key(conversation) {
             return None;
         }
         let generation = self.next_id();
-        let cancel = self.closing.child_token();
+        let cancel = self.inner.closing.child_token();
         running.insert(
             conversation.to_owned(),
             Running {
@@ -142,11 +199,16 @@ impl Runtime {
                 cancel: cancel.clone(),
             },
         );
-        Some((generation, cancel))
+        Some(Claim {
+            runtime: self.clone(),
+            conversation: conversation.to_owned(),
+            generation,
+            cancel,
+        })
     }
 
     fn release(&self, conversation: &str, generation: u64) {
-        let mut running = lock(&self.running);
+        let mut running = lock(&self.inner.running);
         if running
             .get(conversation)
             .is_some_and(|r| r.generation == generation)
@@ -157,7 +219,7 @@ impl Runtime {
 
     /// Cancels the reply running in a conversation; whether there was one.
     pub(crate) fn cancel(&self, conversation: &str) -> bool {
-        match lock(&self.running).get(conversation) {
+        match lock(&self.inner.running).get(conversation) {
             Some(r) => {
                 r.cancel.cancel();
                 true
@@ -168,57 +230,23 @@ impl Runtime {
 
     /// Cancels every reply a connection started (it went away).
     pub(crate) fn cancel_connection(&self, conn: u64) {
-        for r in lock(&self.running).values().filter(|r| r.conn == conn) {
+        for r in lock(&self.inner.running)
+            .values()
+            .filter(|r| r.conn == conn)
+        {
             r.cancel.cancel();
         }
     }
 
     /// Whether a conversation is generating.
     pub(crate) fn is_running(&self, conversation: &str) -> bool {
-        lock(&self.running).contains_key(conversation)
+        lock(&self.inner.running).contains_key(conversation)
     }
-}
 
-/// A conversation marked as generating; released on drop.
-#[derive(Debug)]
-pub(crate) struct Claim {
-    state: web::Data<ApiState>,
-    conversation: String,
-    generation: u64,
-    pub(crate) cancel: CancellationToken,
-}
-
-impl Claim {
-    /// Claims `conversation` for connection `conn`; `None` when a reply is already running
-    /// there.
-    pub(crate) fn new(state: &web::Data<ApiState>, conversation: &str, conn: u64) -> Option<Self> {
-        let (generation, cancel) = state.chat.claim(conversation, conn)?;
-        Some(Claim {
-            state: state.clone(),
-            conversation: conversation.to_owned(),
-            generation,
-            cancel,
-        })
-    }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        self.state.chat.release(&self.conversation, self.generation);
-    }
-}
-
-/// One open connection, counted against the cap until dropped.
-#[derive(Debug)]
-pub(crate) struct Connection {
-    state: web::Data<ApiState>,
-    pub(crate) id: u64,
-}
-
-impl Connection {
-    /// Opens a connection slot; `None` when `max` are open.
-    pub(crate) fn open(state: &web::Data<ApiState>, max: usize) -> Option<Self> {
-        let counter = &state.chat.connections;
+    /// Opens a connection slot; `None` when [`ChatLimits::max_connections`] are open.
+    pub(crate) fn open_connection(&self) -> Option<Connection> {
+        let max = self.inner.limits.max_connections;
+        let counter = &self.inner.connections;
         let mut current = counter.load(Ordering::Relaxed);
         loop {
             if current >= max {
@@ -235,14 +263,39 @@ impl Connection {
             }
         }
         Some(Connection {
-            state: state.clone(),
-            id: state.chat.next_id(),
+            runtime: self.clone(),
+            id: self.next_id(),
         })
     }
 }
 
+/// A conversation marked as generating; released on drop.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    runtime: ChatRuntime,
+    conversation: String,
+    generation: u64,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.runtime.release(&self.conversation, self.generation);
+    }
+}
+
+/// One open connection, counted against the cap until dropped.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    runtime: ChatRuntime,
+    pub(crate) id: u64,
+}
+
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.state.chat.connections.fetch_sub(1, Ordering::AcqRel);
+        self.runtime
+            .inner
+            .connections
+            .fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -12,9 +12,9 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::chat::generate::{self, Request};
 use crate::chat::protocol::{error_text, ClientFrame, ServerFrame};
-use crate::chat::{Claim, Connection};
+use crate::chat::{ChatLimits, ChatRuntime, Claim, Connection};
 use crate::error::ApiError;
-use crate::hub::HubMessage;
+use crate::events::HubMessage;
 use crate::state::ApiState;
 
 /// Frames waiting for the socket, per connection. Generation tasks wait (back-pressure) when
@@ -47,11 +47,15 @@ pub(crate) async fn upgrade(
     state: web::Data<ApiState>,
     query: web::Query<WsParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if !state.authorized_ws(req.headers(), query.token.as_deref()) {
+    if !state
+        .token()
+        .authorizes_ws(req.headers(), query.token.as_deref())
+    {
         return Err(ApiError::Unauthorized.into());
     }
-    let limits = state.chat_limits().clone();
-    let Some(conn) = Connection::open(&state, limits.max_connections) else {
+    let chat = state.chat().clone();
+    let limits = chat.limits().clone();
+    let Some(conn) = chat.open_connection() else {
         tracing::warn!(
             max = limits.max_connections,
             "WebSocket connection refused: at the cap"
@@ -68,7 +72,7 @@ pub(crate) async fn upgrade(
         .aggregate_continuations()
         .max_continuation_size(limits.max_frame_size);
     let events = query.events.unwrap_or(true);
-    actix_web::rt::spawn(run(state, conn, session, stream, events));
+    actix_web::rt::spawn(run(chat, conn, session, stream, events));
     Ok(response)
 }
 
@@ -108,29 +112,36 @@ impl RateLimit {
 
 /// What one connection's loop needs.
 struct Ctx {
-    state: web::Data<ApiState>,
+    chat: ChatRuntime,
     conn: u64,
     /// Generation tasks write here; the loop forwards to the socket.
     outbound: mpsc::Sender<String>,
 }
 
+/// What the loop does after a client frame.
+enum Next {
+    Continue,
+    /// Close the session, with this reason.
+    Close(Option<CloseReason>),
+}
+
 /// The session task: a `select!` over the client's frames, the outbound channel, the hub and
 /// the heartbeat, until the client leaves, times out or the server shuts down.
 async fn run(
-    state: web::Data<ApiState>,
+    chat: ChatRuntime,
     conn: Connection,
     mut session: Session,
     mut stream: AggregatedMessageStream,
     forward_events: bool,
 ) {
-    let limits = state.chat_limits().clone();
+    let limits = chat.limits().clone();
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOUND_CAPACITY);
     let ctx = Ctx {
-        state: state.clone(),
+        chat: chat.clone(),
         conn: conn.id,
         outbound: tx,
     };
-    let mut events = state.hub().subscribe();
+    let mut events = chat.hub().subscribe();
     // The first ping goes out one interval after connecting, not at once.
     let mut heartbeat = tokio::time::interval_at(
         tokio::time::Instant::now() + limits.heartbeat_interval,
@@ -139,7 +150,7 @@ async fn run(
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut rate = RateLimit::new(limits.rate_burst, limits.rate_per_second);
-    let closing = state.chat.closing().clone();
+    let closing = chat.closing().clone();
     tracing::debug!(conn = conn.id, "WebSocket connected");
 
     // Library events are delivered at most once per `event_interval`: while `held`, the hub
@@ -166,58 +177,8 @@ async fn run(
             msg = stream.next() => {
                 let Some(msg) = msg else { break None };
                 last_heard = Instant::now();
-                match msg {
-                    Ok(AggregatedMessage::Text(text)) => {
-                        let reply = if rate.take() {
-                            handle_text(&ctx, &text)
-                        } else {
-                            Some(error_text(
-                                request_id_of(&text).as_deref(),
-                                None,
-                                "rate_limited",
-                                &format!(
-                                    "too many frames: at most {} per second (bursts of {}); this one was ignored",
-                                    limits.rate_per_second, limits.rate_burst
-                                ),
-                            ))
-                        };
-                        if let Some(reply) = reply {
-                            if session.text(reply).await.is_err() {
-                                break None;
-                            }
-                        }
-                    }
-                    Ok(AggregatedMessage::Binary(_)) => {
-                        let reply = error_text(
-                            None,
-                            None,
-                            "invalid_frame",
-                            "binary frames are not supported; send JSON text frames",
-                        );
-                        if session.text(reply).await.is_err() {
-                            break None;
-                        }
-                    }
-                    Ok(AggregatedMessage::Ping(bytes)) => {
-                        if session.pong(&bytes).await.is_err() {
-                            break None;
-                        }
-                    }
-                    Ok(AggregatedMessage::Pong(_)) => {}
-                    Ok(AggregatedMessage::Close(reason)) => break reason,
-                    Err(actix_ws::ProtocolError::Overflow) => {
-                        break Some(CloseReason {
-                            code: CloseCode::Size,
-                            description: Some(format!(
-                                "frames are limited to {} bytes",
-                                limits.max_frame_size
-                            )),
-                        });
-                    }
-                    Err(e) => {
-                        tracing::debug!(conn = conn.id, error = %e, "WebSocket protocol error");
-                        break Some(CloseCode::Protocol.into());
-                    }
+                if let Next::Close(reason) = on_client_frame(&ctx, &mut session, &mut rate, &limits, msg).await {
+                    break reason;
                 }
             }
             event = events.recv(), if forward_events && !held => {
@@ -245,10 +206,70 @@ async fn run(
         }
     };
     // The generations this connection started stop and store what they have.
-    state.chat.cancel_connection(conn.id);
+    chat.cancel_connection(conn.id);
     let _ = session.close(reason).await;
     tracing::debug!(conn = conn.id, "WebSocket closed");
     drop(conn);
+}
+
+/// Answers one frame from the client.
+async fn on_client_frame(
+    ctx: &Ctx,
+    session: &mut Session,
+    rate: &mut RateLimit,
+    limits: &ChatLimits,
+    msg: Result<AggregatedMessage, actix_ws::ProtocolError>,
+) -> Next {
+    let reply = match msg {
+        Ok(AggregatedMessage::Text(text)) => {
+            if rate.take() {
+                handle_text(ctx, &text)
+            } else {
+                Some(error_text(
+                    request_id_of(&text).as_deref(),
+                    None,
+                    "rate_limited",
+                    &format!(
+                        "too many frames: at most {} per second (bursts of {}); this one was ignored",
+                        limits.rate_per_second, limits.rate_burst
+                    ),
+                ))
+            }
+        }
+        Ok(AggregatedMessage::Binary(_)) => Some(error_text(
+            None,
+            None,
+            "invalid_frame",
+            "binary frames are not supported; send JSON text frames",
+        )),
+        Ok(AggregatedMessage::Ping(bytes)) => {
+            if session.pong(&bytes).await.is_err() {
+                return Next::Close(None);
+            }
+            None
+        }
+        Ok(AggregatedMessage::Pong(_)) => None,
+        Ok(AggregatedMessage::Close(reason)) => return Next::Close(reason),
+        Err(actix_ws::ProtocolError::Overflow) => {
+            return Next::Close(Some(CloseReason {
+                code: CloseCode::Size,
+                description: Some(format!(
+                    "frames are limited to {} bytes",
+                    limits.max_frame_size
+                )),
+            }));
+        }
+        Err(e) => {
+            tracing::debug!(conn = ctx.conn, error = %e, "WebSocket protocol error");
+            return Next::Close(Some(CloseCode::Protocol.into()));
+        }
+    };
+    if let Some(reply) = reply {
+        if session.text(reply).await.is_err() {
+            return Next::Close(None);
+        }
+    }
+    Next::Continue
 }
 
 /// The hub's events for one connection: the one just received and all others already waiting,
@@ -337,7 +358,7 @@ fn handle_text(ctx: &Ctx, text: &str) -> Option<String> {
         ClientFrame::Cancel { conversation_id } => {
             // Cancelling a conversation that is not generating is a no-op: the reply may
             // just have finished.
-            ctx.state.chat.cancel(&conversation_id);
+            ctx.chat.cancel(&conversation_id);
             None
         }
         ClientFrame::Send {
@@ -401,7 +422,7 @@ fn handle_text(ctx: &Ctx, text: &str) -> Option<String> {
 }
 
 fn claim(ctx: &Ctx, conversation_id: &str, request_id: Option<&str>) -> Result<Claim, String> {
-    Claim::new(&ctx.state, conversation_id, ctx.conn).ok_or_else(|| {
+    ctx.chat.claim(conversation_id, ctx.conn).ok_or_else(|| {
         error_text(
             request_id,
             Some(conversation_id),
@@ -419,7 +440,7 @@ fn spawn(
     claim: Option<Claim>,
 ) {
     let job = generate::Job {
-        state: ctx.state.clone(),
+        chat: ctx.chat.clone(),
         conn: ctx.conn,
         outbound: ctx.outbound.clone(),
         request_id,

@@ -1,14 +1,13 @@
-//! Library-wide reads and message actions: tags, folders, ratings, search, statistics, health.
+//! Library-wide reads and message actions: tags, folders, messages and ratings, statistics,
+//! health. Each handler calls one repository method.
 
 use actix_web::{web, HttpResponse};
 use chat_model::{MessageId, RatingValue};
-use chat_store::SearchQuery;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::dto::{
-    FolderView, Health, MessageView, RateRequest, RatedMessageView, RatingView, SearchHitView,
-    SearchResults, Stats, TagView,
+    FolderView, Health, MessageView, RateRequest, RatedMessageView, RatingView, Stats, TagView,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
@@ -16,11 +15,6 @@ use crate::params;
 use crate::state::ApiState;
 
 type State = web::Data<ApiState>;
-
-/// Largest number of search hits.
-const MAX_HITS: u32 = 500;
-/// Longest search text considered; the rest is ignored (a query this long is not typed).
-const MAX_QUERY_CHARS: usize = 2000;
 
 /// Liveness. Open even when a token is configured.
 #[utoipa::path(get, path = "/api/v1/health", tag = "system", security(()),
@@ -97,9 +91,6 @@ pub async fn rate(
 ) -> Result<HttpResponse, ApiError> {
     let id = MessageId::from_string(id.into_inner());
     let RateRequest { rating, reason } = body.0;
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 4000) {
-        return Err(ApiError::invalid("a reason is at most 4000 characters"));
-    }
     let r = state
         .write(move |repo| repo.rate_message(&id, rating, reason.as_deref()))
         .await?;
@@ -143,55 +134,6 @@ pub async fn ratings(state: State, q: web::Query<RatingsParams>) -> Result<HttpR
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
-}
-
-/// Full-text search parameters.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SearchParams {
-    /// What to look for: words (all must match), `"a phrase"`, `prefix*`. Any other syntax
-    /// is treated as text.
-    q: Option<String>,
-    /// Only this source.
-    source: Option<String>,
-    /// Only conversations with this tag.
-    tag: Option<String>,
-    /// `false` (default), `true` or `all`.
-    archived: Option<String>,
-    /// Only messages of this role.
-    role: Option<String>,
-    /// Also search hidden messages. Default false.
-    hidden: Option<bool>,
-    /// How many hits, 1 to 500 (default 20).
-    limit: Option<u32>,
-}
-
-/// Searches messages and titles.
-#[utoipa::path(get, path = "/api/v1/search", tag = "search", params(SearchParams),
-    responses((status = 200, body = SearchResults), (status = 400, body = ErrorBody)))]
-pub async fn search(state: State, q: web::Query<SearchParams>) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
-    let text: String =
-        q.q.unwrap_or_default()
-            .chars()
-            .take(MAX_QUERY_CHARS)
-            .collect();
-    let query = SearchQuery {
-        text,
-        source: params::source(q.source.as_deref())?,
-        tag: params::tag(q.tag.as_deref())?,
-        archived: params::archived(q.archived.as_deref())?,
-        role: params::role(q.role.as_deref())?,
-        include_hidden: q.hidden.unwrap_or(false),
-        limit: params::limit(q.limit, MAX_HITS)?,
-    };
-    if query.text.trim().is_empty() {
-        return Ok(HttpResponse::Ok().json(SearchResults { hits: Vec::new() }));
-    }
-    let hits = state.read(move |repo| repo.search(&query)).await?;
-    Ok(HttpResponse::Ok().json(SearchResults {
-        hits: hits.into_iter().map(SearchHitView::from).collect(),
-    }))
 }
 
 /// Conversations and messages per month (UTC) and source.

@@ -1,0 +1,513 @@
+//! The import jobs service: uploads run in the background by `chat-import`, with their status
+//! kept in memory (and in the store's `import_runs` table, which the importer writes).
+//!
+//! * Each job runs on its own thread; jobs take turns (one import writes at a time, the others
+//!   are `queued`), so an import never blocks the async executor nor another import.
+//! * Progress goes to the job's record and, throttled, to the hub as `import.progress`.
+//! * The upload folder is removed when the job ends, except for the last few failed or partial
+//!   jobs, whose inputs are kept so they can be retried.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use chat_import::{diagnose, ImportOptions, Importer, Outcome, Progress};
+use chat_llm::ChatProvider;
+use chat_model::{FolderPath, Source};
+use chat_store::Store;
+
+use super::upload::{upload_path, Upload, UploadDir};
+use super::view::{
+    describe_changes, progress_view, record_view, scrub, ImportJobView, RetryView, RunSummary,
+};
+use crate::db::Db;
+use crate::dto::ProgressView;
+use crate::error::ApiError;
+use crate::events::{Event, Hub};
+
+/// Jobs remembered in memory (older finished ones are forgotten; the store keeps their row).
+const MAX_JOBS: usize = 200;
+/// Failed or partial jobs whose uploaded files are kept for a retry.
+const KEEP_FAILED_UPLOADS: usize = 4;
+/// Least time between two `import.progress` events of one job.
+const EVENT_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug)]
+struct Job {
+    view: ImportJobView,
+    cancel: Arc<AtomicBool>,
+    upload: Option<Arc<UploadDir>>,
+    last_event: Option<Instant>,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    jobs: HashMap<String, Job>,
+    /// Ids, oldest first.
+    order: VecDeque<String>,
+}
+
+/// The import jobs of one application state. Cheap to clone; every clone is the same service.
+#[derive(Debug, Clone)]
+pub(crate) struct ImportJobs {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    hub: Hub,
+    /// Where upload folders are made.
+    upload_root: PathBuf,
+    /// The largest upload, in bytes.
+    max_upload: u64,
+    /// Writes import explanations.
+    provider: Arc<dyn ChatProvider>,
+    registry: Mutex<Registry>,
+    /// Held by the job that is importing; the others wait their turn.
+    turn: Mutex<()>,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    shutting_down: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl ImportJobs {
+    pub(crate) fn new(
+        db: Db,
+        hub: Hub,
+        upload_root: PathBuf,
+        max_upload: u64,
+        provider: Arc<dyn ChatProvider>,
+    ) -> Self {
+        ImportJobs {
+            inner: Arc::new(Inner {
+                db,
+                hub,
+                upload_root,
+                max_upload,
+                provider,
+                registry: Mutex::new(Registry::default()),
+                turn: Mutex::new(()),
+                handles: Mutex::new(Vec::new()),
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The largest upload, in bytes.
+    pub(crate) fn max_upload(&self) -> u64 {
+        self.inner.max_upload
+    }
+
+    pub(super) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub(super) fn provider(&self) -> &Arc<dyn ChatProvider> {
+        &self.inner.provider
+    }
+
+    /// 503 once the server is shutting down: no new job is taken then.
+    pub(crate) fn accepting(&self) -> Result<(), ApiError> {
+        if self.inner.shutting_down.load(Ordering::Relaxed) {
+            return Err(ApiError::Unavailable(
+                "the server is shutting down".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A new upload folder, to spool files into before [`ImportJobs::start`].
+    pub(crate) async fn new_upload(&self) -> Result<Upload, ApiError> {
+        Upload::create(&self.inner.upload_root, self.inner.max_upload).await
+    }
+
+    /// Where a job's upload folder is, as text (for making report paths relative to it).
+    fn upload_text(&self, id: &str) -> String {
+        upload_path(&self.inner.upload_root, id)
+            .display()
+            .to_string()
+    }
+
+    /// Starts importing a finished upload in the background (queued behind the running job).
+    pub(crate) fn start(
+        &self,
+        upload: Upload,
+        source: Option<Source>,
+        folder: Option<FolderPath>,
+    ) -> Result<ImportJobView, ApiError> {
+        let (id, dir, files) = upload.finish()?;
+        self.launch(id, dir, files, source, folder, None)
+    }
+
+    /// Starts a job over files already in its upload folder.
+    fn launch(
+        &self,
+        id: String,
+        upload: UploadDir,
+        files: Vec<String>,
+        source: Option<Source>,
+        folder: Option<FolderPath>,
+        retry_of: Option<RetryView>,
+    ) -> Result<ImportJobView, ApiError> {
+        let paths = if files.len() == 1 {
+            vec![upload.0.join(&files[0])]
+        } else {
+            // Several files: the folder, so the importer recognises multi-file layouts.
+            vec![upload.0.clone()]
+        };
+        let cancel = Arc::new(AtomicBool::new(false));
+        let options = ImportOptions {
+            source,
+            folder,
+            cancel: Arc::clone(&cancel),
+            run_id: Some(id.clone()),
+            ..ImportOptions::default()
+        };
+        let view = ImportJobView {
+            id: id.clone(),
+            status: "queued".to_owned(),
+            created_at: chat_model::timestamp::now(),
+            started_at: None,
+            finished_at: None,
+            source,
+            files,
+            progress: ProgressView::default(),
+            outcome: None,
+            report: None,
+            error: None,
+            retry_of,
+        };
+        self.insert(Job {
+            view: view.clone(),
+            cancel,
+            upload: Some(Arc::new(upload)),
+            last_event: None,
+        });
+        // Announced before the thread can announce `running`.
+        self.publish(&view);
+        let jobs = self.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("import-{}", &id[..id.len().min(8)]))
+            .spawn(move || jobs.run_job(id, paths, options))
+            .map_err(ApiError::internal)?;
+        let mut handles = lock(&self.inner.handles);
+        handles.retain(|h| !h.is_finished());
+        handles.push(handle);
+        Ok(view)
+    }
+
+    fn insert(&self, job: Job) {
+        let mut registry = lock(&self.inner.registry);
+        registry.order.push_back(job.view.id.clone());
+        registry.jobs.insert(job.view.id.clone(), job);
+        // Forget the oldest finished jobs beyond the limit.
+        while registry.order.len() > MAX_JOBS {
+            let finished = registry.order.iter().position(|id| {
+                registry
+                    .jobs
+                    .get(id)
+                    .is_some_and(|j| j.view.finished_at.is_some())
+            });
+            let Some(pos) = finished else { break };
+            if let Some(id) = registry.order.remove(pos) {
+                registry.jobs.remove(&id);
+            }
+        }
+    }
+
+    /// Updates a job and returns its new view.
+    fn update(&self, id: &str, f: impl FnOnce(&mut Job)) -> Option<ImportJobView> {
+        let mut registry = lock(&self.inner.registry);
+        let job = registry.jobs.get_mut(id)?;
+        f(job);
+        Some(job.view.clone())
+    }
+
+    fn publish(&self, view: &ImportJobView) {
+        self.inner.hub.publish(Event::ImportProgress {
+            id: view.id.clone(),
+            status: view.status.clone(),
+            progress: view.progress.clone(),
+        });
+    }
+
+    /// The kept upload folder of a job and its files (relative), while it is kept.
+    pub(super) fn kept_upload(&self, id: &str) -> Option<(PathBuf, Vec<String>)> {
+        let registry = lock(&self.inner.registry);
+        let job = registry.jobs.get(id)?;
+        let dir = job.upload.as_ref()?;
+        Some((dir.0.clone(), job.view.files.clone()))
+    }
+
+    /// A job's view from memory, or from the store for runs of the CLI or an earlier server.
+    pub(crate) async fn view(&self, id: &str) -> Result<ImportJobView, ApiError> {
+        if let Some(view) = lock(&self.inner.registry)
+            .jobs
+            .get(id)
+            .map(|j| j.view.clone())
+        {
+            return Ok(view);
+        }
+        let owned = id.to_owned();
+        let record = self
+            .inner
+            .db
+            .read(move |repo| repo.get_import_run(&owned))
+            .await?;
+        Ok(record_view(record, &self.upload_text(id)))
+    }
+
+    /// The latest `limit` imports, newest first: this server's jobs and runs recorded in the
+    /// store (by the CLI or an earlier server).
+    pub(crate) async fn list(&self, limit: u32) -> Result<Vec<ImportJobView>, ApiError> {
+        let records = self
+            .inner
+            .db
+            .read(move |repo| repo.list_import_runs(limit))
+            .await?;
+        let mut views: Vec<ImportJobView> = {
+            let registry = lock(&self.inner.registry);
+            registry
+                .order
+                .iter()
+                .rev()
+                .filter_map(|id| registry.jobs.get(id).map(|j| j.view.clone()))
+                .collect()
+        };
+        for r in records {
+            if !views.iter().any(|v| v.id == r.id) {
+                let dir = self.upload_text(&r.id);
+                views.push(record_view(r, &dir));
+            }
+        }
+        views.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        views.truncate(limit as usize);
+        Ok(views)
+    }
+
+    /// Cancels a queued or running job; what was read so far is kept.
+    pub(crate) async fn cancel(&self, id: &str) -> Result<ImportJobView, ApiError> {
+        let found = {
+            let registry = lock(&self.inner.registry);
+            registry.jobs.get(id).map(|job| {
+                if job.view.finished_at.is_some() {
+                    return Err(ApiError::Conflict(format!(
+                        "import {id} has already finished"
+                    )));
+                }
+                job.cancel.store(true, Ordering::Relaxed);
+                Ok(job.view.clone())
+            })
+        };
+        if let Some(result) = found {
+            return result;
+        }
+        // Known to the store only: it ended with an earlier server.
+        let owned = id.to_owned();
+        self.inner
+            .db
+            .read(move |repo| repo.get_import_run(&owned))
+            .await?;
+        Err(ApiError::Conflict(
+            "that import is not running on this server".to_owned(),
+        ))
+    }
+
+    /// Runs a finished import again from its kept input (the kept upload folder, else the
+    /// quarantined items) as a new job, optionally with another source. The new job's view
+    /// has `retry_of`: what the earlier run did and, once it ends, what changed.
+    pub(crate) async fn retry(
+        &self,
+        id: &str,
+        source: Option<Source>,
+    ) -> Result<ImportJobView, ApiError> {
+        let previous = self.view(id).await?;
+        if previous.finished_at.is_none() {
+            return Err(ApiError::Conflict(format!(
+                "import {id} has not ended yet; retry it once it has"
+            )));
+        }
+        let new_id = uuid::Uuid::now_v7().to_string();
+        let dir = upload_path(&self.inner.upload_root, &new_id);
+        let upload = UploadDir(dir.clone());
+        let files: Vec<String> = match self.kept_upload(id) {
+            Some((from, files)) => {
+                let copied = files.clone();
+                web::block(move || diagnose::copy_kept(&from, &dir, &copied))
+                    .await?
+                    .map_err(ApiError::internal)?;
+                files
+            }
+            None => {
+                let run = id.to_owned();
+                let items = self
+                    .inner
+                    .db
+                    .read(move |repo| repo.list_quarantine(&run))
+                    .await?;
+                let raws: Vec<Vec<u8>> = items.into_iter().filter_map(|i| i.raw).collect();
+                if raws.is_empty() {
+                    return Err(ApiError::Conflict(format!(
+                        "the input of import {id} is no longer kept (the server keeps the last \
+                         few failed uploads, and not across restarts); upload the file again"
+                    )));
+                }
+                web::block(move || diagnose::restore_quarantined(&dir, &raws))
+                    .await?
+                    .map_err(ApiError::internal)?
+            }
+        };
+        let retry_of = RetryView {
+            id: id.to_owned(),
+            previous: RunSummary::of(&previous),
+            changes: None,
+        };
+        tracing::info!(job = %new_id, retry_of = %id, source = ?source, "retrying an import");
+        self.launch(new_id, upload, files, source, None, Some(retry_of))
+    }
+
+    /// Runs one job on the calling (dedicated) thread.
+    fn run_job(&self, id: String, paths: Vec<PathBuf>, mut options: ImportOptions) {
+        let _turn = lock(&self.inner.turn);
+        let dir = self.upload_text(&id);
+        if options.cancel.load(Ordering::Relaxed) {
+            self.finish(&id, Some("cancelled before it started".to_owned()));
+            return;
+        }
+        if let Some(view) = self.update(&id, |job| {
+            job.view.status = "running".to_owned();
+            job.view.started_at = Some(chat_model::timestamp::now());
+        }) {
+            self.publish(&view);
+        }
+        let jobs = self.clone();
+        let progress_id = id.clone();
+        let progress_dir = dir.clone();
+        options.progress = Some(Arc::new(move |p: &Progress| {
+            let now = Instant::now();
+            let mut due = false;
+            let view = jobs.update(&progress_id, |job| {
+                job.view.progress = progress_view(p, &progress_dir);
+                due = job
+                    .last_event
+                    .is_none_or(|last| now.duration_since(last) >= EVENT_INTERVAL);
+                if due {
+                    job.last_event = Some(now);
+                }
+            });
+            if let (true, Some(view)) = (due, view) {
+                jobs.publish(&view);
+            }
+        }));
+        let store: Store = self.inner.db.store().clone();
+        match Importer::new(store).run(&paths, &options) {
+            Ok(report) => {
+                let outcome = report.outcome();
+                let error = if report.cancelled {
+                    Some("the import was cancelled; what was read before is kept".to_owned())
+                } else if outcome == Outcome::Nothing {
+                    Some("nothing could be imported; the report's errors say why".to_owned())
+                } else {
+                    None
+                };
+                let mut json = serde_json::to_value(&report).unwrap_or_default();
+                scrub(&mut json, &dir);
+                let outcome = match outcome {
+                    Outcome::Success => "success",
+                    Outcome::Partial => "partial",
+                    Outcome::Nothing => "nothing",
+                };
+                self.update(&id, |job| {
+                    job.view.outcome = Some(outcome.to_owned());
+                    job.view.report = Some(json);
+                    job.view.progress.conversations = report.totals.seen;
+                    job.view.progress.messages = report.totals.messages;
+                });
+                self.finish(&id, error);
+            }
+            Err(e) => {
+                tracing::error!(job = %id, error = %e, "import failed");
+                let message = match e {
+                    chat_import::ImportError::Store(_) => {
+                        "the database could not be written; the server log has the details"
+                    }
+                    _ => "the import stopped unexpectedly; the server log has the details",
+                };
+                self.finish(&id, Some(message.to_owned()));
+            }
+        }
+    }
+
+    fn finish(&self, id: &str, error: Option<String>) {
+        let view = self.update(id, |job| {
+            job.view.status = if error.is_some() { "failed" } else { "done" }.to_owned();
+            job.view.error = error;
+            job.view.finished_at = Some(chat_model::timestamp::now());
+            let now = RunSummary::of(&job.view);
+            if let Some(retry) = job.view.retry_of.as_mut() {
+                retry.changes = Some(describe_changes(&retry.previous, &now));
+            }
+        });
+        if let Some(view) = view {
+            tracing::info!(job = %id, status = %view.status, "import finished");
+            self.publish(&view);
+        }
+        self.prune_uploads();
+    }
+
+    /// Drops the upload folders of finished jobs but the last few failed ones.
+    fn prune_uploads(&self) {
+        let mut registry = lock(&self.inner.registry);
+        let Registry { jobs, order } = &mut *registry;
+        let mut kept = 0;
+        for id in order.iter().rev() {
+            let Some(job) = jobs.get_mut(id) else {
+                continue;
+            };
+            if job.upload.is_none() || job.view.finished_at.is_none() {
+                continue;
+            }
+            let failed =
+                job.view.status == "failed" || job.view.outcome.as_deref() == Some("partial");
+            if failed && kept < KEEP_FAILED_UPLOADS {
+                kept += 1;
+            } else {
+                job.upload = None;
+            }
+        }
+    }
+
+    /// Cancels running and queued jobs (what they read so far is committed) and waits for
+    /// them, up to `timeout`. Returns whether every job ended in time.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
+        self.inner.shutting_down.store(true, Ordering::Relaxed);
+        for job in lock(&self.inner.registry).jobs.values() {
+            job.cancel.store(true, Ordering::Relaxed);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut handles = lock(&self.inner.handles);
+            handles.retain(|h| !h.is_finished());
+            if handles.is_empty() {
+                return true;
+            }
+            drop(handles);
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

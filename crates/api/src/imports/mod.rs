@@ -1,0 +1,16 @@
+//! Imports: uploads run in the background by `chat-import`.
+//!
+//! * `jobs.rs`: the import jobs service ([`jobs::ImportJobs`]): starting, running (one at a
+//!   time, each on its own thread), cancelling, listing and retrying jobs, and their progress
+//!   events.
+//! * `upload.rs`: an upload streamed to its private folder, never held in memory.
+//! * `view.rs`: what a client sees of a job (`ImportJobView`), and what a retry changed.
+//! * `explain.rs`: "this file failed, here's why, let me fix it": the explanation stream, in
+//!   the words of `chat_import::diagnose`.
+//! * `routes.rs`: the `/imports` handlers.
+
+pub(crate) mod explain;
+pub(crate) mod jobs;
+pub(crate) mod routes;
+pub(crate) mod upload;
+pub(crate) mod view;
