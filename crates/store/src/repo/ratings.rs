@@ -6,8 +6,11 @@ use rusqlite::params;
 
 use super::Repo;
 use crate::columns::{message_from_row, MESSAGE_COLUMNS};
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::types::RatedMessage;
+
+/// Longest rating reason, in characters.
+const MAX_REASON_CHARS: usize = 4000;
 
 impl Repo<'_> {
     /// Stores a rating, replacing the message's earlier one.
@@ -30,13 +33,19 @@ impl Repo<'_> {
         Ok(())
     }
 
-    /// Rates a message, replacing any earlier rating.
+    /// Rates a message, replacing any earlier rating. A reason longer than 4,000 characters
+    /// is [`Error::InvalidInput`].
     pub fn rate_message(
         &self,
         id: &MessageId,
         value: RatingValue,
         reason: Option<&str>,
     ) -> Result<Rating> {
+        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+            return Err(Error::InvalidInput(format!(
+                "a reason is at most {MAX_REASON_CHARS} characters"
+            )));
+        }
         self.message_conversation(id)?;
         let at = now();
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
