@@ -113,6 +113,136 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// A WebSocket client with TCP_NODELAY and no connection limit.
+fn client() -> awc::Client {
+    // The connector's default pool allows 100 connections; a WebSocket holds one each.
+    // Browsers set TCP_NODELAY on their sockets; without it, a client's small frame can
+    // wait ~40 ms behind Nagle's algorithm and the server's delayed ACK, which would
+    // measure the client's TCP stack rather than the server.
+    let tcp = actix_tls::connect::Connector::default().service();
+    let nodelay = actix_service::fn_service(move |req| {
+        let tcp = tcp.clone();
+        async move {
+            let conn: actix_tls::connect::Connection<_, actix_rt::net::TcpStream> =
+                actix_service::Service::call(&tcp, req).await?;
+            conn.io_ref().set_nodelay(true).expect("TCP_NODELAY");
+            Ok::<_, actix_tls::connect::ConnectError>(conn)
+        }
+    });
+    awc::Client::builder()
+        .connector(awc::Connector::new().connector(nodelay).limit(0))
+        .timeout(Duration::from_secs(60))
+        .finish()
+}
+
+/// Client `i` sends its messages one after another, each when the previous reply is done,
+/// and records the timings.
+async fn chat(i: usize, mut conn: Conn, args: Args) -> Results {
+    let mut conversation = Value::Null;
+    let mut local = Results::default();
+    for m in 0..args.messages {
+        if args.think_ms > 0 {
+            let jitter = (i * 7919 + m * 104_729) as u64 % (2 * args.think_ms);
+            // A real client (a browser tab) keeps reading while its user
+            // types, so events do not pile up in the socket meanwhile.
+            let until = tokio::time::Instant::now() + Duration::from_millis(jitter);
+            while let Ok(frame) =
+                tokio::time::timeout_at(until, next_json(&mut conn, &mut local.events)).await
+            {
+                if frame.is_none() {
+                    local.errors += 1;
+                    break;
+                }
+            }
+        }
+        let frame = json!({"type": "chat.send", "request_id": format!("{i}-{m}"),
+            "conversation_id": conversation, "content": format!("message {m} from client {i}\n```\ncode\n```")});
+        let start = Instant::now();
+        if conn
+            .send(ws::Message::Text(frame.to_string().into()))
+            .await
+            .is_err()
+        {
+            local.errors += 1;
+            break;
+        }
+        let mut first = None;
+        loop {
+            let Some(f) = next_json(&mut conn, &mut local.events).await else {
+                local.errors += 1;
+                break;
+            };
+            match f["type"].as_str() {
+                Some("chat.accepted") => {
+                    conversation = f["conversation_id"].clone();
+                }
+                Some("chat.delta") if first.is_none() => {
+                    first = Some(start.elapsed());
+                }
+                Some("chat.done") => {
+                    local.done.push(start.elapsed());
+                    if let Some(d) = first {
+                        local.first_delta.push(d);
+                    }
+                    break;
+                }
+                Some("chat.error") => {
+                    eprintln!("error: {f}");
+                    local.errors += 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = conn.send(ws::Message::Close(None)).await;
+    local
+}
+
+/// One thread's `n` clients: connect them all, wait for the start, then chat.
+fn run_thread(
+    n: usize,
+    args: Args,
+    connected: Arc<std::sync::Barrier>,
+    go: Arc<std::sync::Barrier>,
+    results: Arc<Mutex<Results>>,
+) {
+    actix_rt::System::new().block_on(async move {
+        let client = client();
+        let mut conns = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (_, conn) = client
+                .ws(args.url.as_str())
+                .max_frame_size(1 << 20)
+                .connect()
+                .await
+                .expect("connect");
+            conns.push(conn);
+        }
+        // Let the main thread measure memory with idle connections.
+        actix_rt::task::spawn_blocking(move || {
+            connected.wait();
+            go.wait();
+        })
+        .await
+        .unwrap();
+        let tasks: Vec<_> = conns
+            .into_iter()
+            .enumerate()
+            .map(|(i, conn)| actix_rt::spawn(chat(i, conn, args.clone())))
+            .collect();
+        for t in tasks {
+            if let Ok(local) = t.await {
+                let mut r = results.lock().unwrap();
+                r.first_delta.extend(local.first_delta);
+                r.done.extend(local.done);
+                r.errors += local.errors;
+                r.events += local.events;
+            }
+        }
+    });
+}
+
 fn main() {
     let args = parse_args();
     let rss_before = args.pid.and_then(rss_kib);
@@ -127,119 +257,7 @@ fn main() {
         let results = Arc::clone(&results);
         let n = args.clients / args.threads + usize::from(t < args.clients % args.threads);
         handles.push(std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                // The connector's default pool allows 100 connections; a WebSocket holds one each.
-                // Browsers set TCP_NODELAY on their sockets; without it, a client's small frame can
-                // wait ~40 ms behind Nagle's algorithm and the server's delayed ACK, which would
-                // measure the client's TCP stack rather than the server.
-                let tcp = actix_tls::connect::Connector::default().service();
-                let nodelay = actix_service::fn_service(move |req| {
-                    let tcp = tcp.clone();
-                    async move {
-                        let conn: actix_tls::connect::Connection<_, actix_rt::net::TcpStream> =
-                            actix_service::Service::call(&tcp, req).await?;
-                        conn.io_ref().set_nodelay(true).expect("TCP_NODELAY");
-                        Ok::<_, actix_tls::connect::ConnectError>(conn)
-                    }
-                });
-                let client = awc::Client::builder()
-                    .connector(awc::Connector::new().connector(nodelay).limit(0))
-                    .timeout(Duration::from_secs(60))
-                    .finish();
-                let mut conns = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let (_, conn) = client
-                        .ws(args.url.as_str())
-                        .max_frame_size(1 << 20)
-                        .connect()
-                        .await
-                        .expect("connect");
-                    conns.push(conn);
-                }
-                // Let the main thread measure memory with idle connections.
-                actix_rt::task::spawn_blocking(move || {
-                    connected.wait();
-                    go.wait();
-                })
-                .await
-                .unwrap();
-                let tasks: Vec<_> = conns
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, mut conn)| {
-                        let results = Arc::clone(&results);
-                        let args = args.clone();
-                        actix_rt::spawn(async move {
-                            let mut conversation = Value::Null;
-                            let mut local = Results::default();
-                            for m in 0..args.messages {
-                                if args.think_ms > 0 {
-                                    let jitter = (i * 7919 + m * 104_729) as u64 % (2 * args.think_ms);
-                                    // A real client (a browser tab) keeps reading while its user
-                                    // types, so events do not pile up in the socket meanwhile.
-                                    let until = tokio::time::Instant::now() + Duration::from_millis(jitter);
-                                    while let Ok(frame) = tokio::time::timeout_at(until, next_json(&mut conn, &mut local.events)).await {
-                                        if frame.is_none() {
-                                            local.errors += 1;
-                                            break;
-                                        }
-                                    }
-                                }
-                                let frame = json!({"type": "chat.send", "request_id": format!("{i}-{m}"),
-                                    "conversation_id": conversation, "content": format!("message {m} from client {i}\n```\ncode\n```")});
-                                let start = Instant::now();
-                                if conn
-                                    .send(ws::Message::Text(frame.to_string().into()))
-                                    .await
-                                    .is_err()
-                                {
-                                    local.errors += 1;
-                                    break;
-                                }
-                                let mut first = None;
-                                loop {
-                                    let Some(f) = next_json(&mut conn, &mut local.events).await else {
-                                        local.errors += 1;
-                                        break;
-                                    };
-                                    match f["type"].as_str() {
-                                        Some("chat.accepted") => {
-                                            conversation = f["conversation_id"].clone();
-                                        }
-                                        Some("chat.delta") if first.is_none() => {
-                                            first = Some(start.elapsed());
-                                        }
-                                        Some("chat.done") => {
-                                            local.done.push(start.elapsed());
-                                            if let Some(d) = first {
-                                                local.first_delta.push(d);
-                                            }
-                                            break;
-                                        }
-                                        Some("chat.error") => {
-                                            eprintln!("error: {f}");
-                                            local.errors += 1;
-                                            break;
-                                        }
-                                        _ => {}
-                                    }
-                                }
-                            }
-                            {
-                                let mut r = results.lock().unwrap();
-                                r.first_delta.extend(local.first_delta);
-                                r.done.extend(local.done);
-                                r.errors += local.errors;
-                                r.events += local.events;
-                            }
-                            let _ = conn.send(ws::Message::Close(None)).await;
-                        })
-                    })
-                    .collect();
-                for t in tasks {
-                    let _ = t.await;
-                }
-            });
+            run_thread(n, args, connected, go, results)
         }));
     }
     connected.wait();

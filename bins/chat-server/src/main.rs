@@ -175,8 +175,9 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let token = args.token.clone().filter(|t| !t.is_empty());
+/// The addresses `--bind` names; refused when one is reachable from other machines and no
+/// token is set.
+fn addresses(args: &Args, token: Option<&str>) -> anyhow::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = args
         .bind
         .to_socket_addrs()
@@ -197,36 +198,42 @@ async fn run(args: Args) -> anyhow::Result<()> {
             args.bind
         );
     }
+    Ok(addrs)
+}
 
-    let store = chat_store::Store::open(&args.db)
-        .with_context(|| format!("could not open the database {}", args.db.display()))?;
+/// `--seed-demo N`: fills the database with `n` generated conversations and says how it went.
+fn seed_demo(store: &chat_store::Store, n: u64, db: &std::path::Path) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (convos, messages) = seed::seed(store, n)?;
+    store.checkpoint().context("checkpointing the database")?;
+    println!(
+        "seeded {convos} conversations with {messages} messages into {} in {:.1}s",
+        db.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "search terms by frequency rank: common {:?}, medium {:?}, rare {:?}",
+        seed::word_at(10),
+        seed::word_at(300),
+        seed::word_at(5000)
+    );
+    Ok(())
+}
 
-    if let Some(n) = args.seed_demo {
-        let started = Instant::now();
-        let (convos, messages) = seed::seed(&store, n)?;
-        store.checkpoint().context("checkpointing the database")?;
-        println!(
-            "seeded {convos} conversations with {messages} messages into {} in {:.1}s",
-            args.db.display(),
-            started.elapsed().as_secs_f64()
-        );
-        println!(
-            "search terms by frequency rank: common {:?}, medium {:?}, rare {:?}",
-            seed::word_at(10),
-            seed::word_at(300),
-            seed::word_at(5000)
-        );
-        return Ok(());
-    }
-
-    let provider = model_provider(&args)?;
+/// The API's state from the flags: token, limits, model provider, upload folder.
+fn api_state(
+    args: &Args,
+    store: &chat_store::Store,
+    token: Option<String>,
+) -> anyhow::Result<actix_web::web::Data<chat_api::ApiState>> {
+    let provider = model_provider(args)?;
     tracing::info!(
         provider = provider.name(),
         model = provider.default_model(),
         "chat model"
     );
     let mut builder = chat_api::ApiState::builder(store.clone())
-        .token(token.clone())
+        .token(token)
         .max_upload(args.max_upload)
         .provider(provider)
         .chat_limits(chat_api::ChatLimits {
@@ -237,7 +244,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dir) = &args.upload_dir {
         builder = builder.upload_dir(dir);
     }
-    let state = builder.build();
+    Ok(builder.build())
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let token = args.token.clone().filter(|t| !t.is_empty());
+    let addrs = addresses(&args, token.as_deref())?;
+    let store = chat_store::Store::open(&args.db)
+        .with_context(|| format!("could not open the database {}", args.db.display()))?;
+    if let Some(n) = args.seed_demo {
+        return seed_demo(&store, n, &args.db);
+    }
+    let state = api_state(&args, &store, token.clone())?;
 
     let cors_origins = args.cors_origins.clone();
     let app_state = state.clone();

@@ -256,29 +256,15 @@ fn sqlite_alone(dir: &Path, name: &str, create: &str, insert: &str, target: usiz
     messages as f64 / write_time.as_secs_f64()
 }
 
-fn main() {
-    // `cargo bench -- --list` / test harness probes: do nothing.
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        return;
-    }
-    let target: usize = std::env::var("CHAT_BENCH_MESSAGES")
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = std::env::var_os("CHAT_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench-data"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("store-bench.db");
-    for ext in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-    }
-    println!(
-        "chat-store bench: {target} messages into {}",
-        path.display()
-    );
+/// What the bulk-write part measured.
+struct Written {
+    messages: usize,
+    /// Messages per second of write time.
+    rate: f64,
+}
 
-    let store = Store::open(&path).unwrap();
+/// Writes about `target` generated messages through the bulk writer and prints the rates.
+fn bulk_write(store: &Store, target: usize) -> Written {
     let mut writer = store.bulk_writer().unwrap();
     let mut gen = TextGen::new(42);
     let (mut messages, mut convos, mut bytes) = (0usize, 0usize, 0usize);
@@ -327,10 +313,14 @@ fn main() {
         checkpoint.as_secs_f64(),
         write_cpu.as_secs_f64(),
     );
-    // The same messages through SQLite alone, in the same run: the ceiling the bulk writer works
-    // under on this machine.
+    Written { messages, rate }
+}
+
+/// The same messages through SQLite alone, in the same run: the ceiling the bulk writer works
+/// under on this machine.
+fn compare_with_sqlite_alone(dir: &Path, target: usize, rate: f64) {
     let fts_alone = sqlite_alone(
-        &dir,
+        dir,
         "fts5",
         FTS5_TABLE,
         "INSERT INTO t (content) VALUES (?1)",
@@ -339,7 +329,7 @@ fn main() {
     // The same table with the store's FTS5 settings (schema.rs): larger in-memory hash, fewer
     // merges.
     let fts_tuned = sqlite_alone(
-        &dir,
+        dir,
         "fts5-tuned",
         &format!(
             "{FTS5_TABLE}
@@ -351,7 +341,7 @@ fn main() {
         target,
     );
     let table_alone = sqlite_alone(
-        &dir,
+        dir,
         "table",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, content TEXT NOT NULL);",
         "INSERT INTO t (content) VALUES (?1)",
@@ -365,18 +355,10 @@ fn main() {
         rate / fts_alone,
         rate / fts_tuned
     );
-    if std::env::var_os("CHAT_BENCH_WRITE_ONLY").is_some() {
-        return;
-    }
-    let t = Instant::now();
-    store.optimize().unwrap();
-    println!(
-        "fts optimize after bulk: {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    println!("database file: {:.0} MiB", size as f64 / 1048576.0);
+}
 
+/// Search latency for rare, medium and common terms over the `messages` written.
+fn searches(store: &Store, messages: usize) {
     for (class, terms) in [
         ("rare", &RARE[..]),
         ("medium", &MEDIUM[..]),
@@ -419,4 +401,43 @@ fn main() {
             ms(percentile(&times, 0.95)),
         );
     }
+}
+
+fn main() {
+    // `cargo bench -- --list` / test harness probes: do nothing.
+    if std::env::args().any(|a| a == "--list" || a == "--test") {
+        return;
+    }
+    let target: usize = std::env::var("CHAT_BENCH_MESSAGES")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = std::env::var_os("CHAT_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench-data"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("store-bench.db");
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    println!(
+        "chat-store bench: {target} messages into {}",
+        path.display()
+    );
+
+    let store = Store::open(&path).unwrap();
+    let written = bulk_write(&store, target);
+    compare_with_sqlite_alone(&dir, target, written.rate);
+    if std::env::var_os("CHAT_BENCH_WRITE_ONLY").is_some() {
+        return;
+    }
+    let t = Instant::now();
+    store.optimize().unwrap();
+    println!(
+        "fts optimize after bulk: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!("database file: {:.0} MiB", size as f64 / 1048576.0);
+    searches(&store, written.messages);
 }
