@@ -3,8 +3,8 @@
 
 use chat_model::timestamp::rfc3339;
 use chat_model::{
-    Conversation, ConversationDetail, FolderPath, ForkOrigin, Message, MessageStatus, Part, Rating,
-    RatingValue, Role, Source, Timestamp,
+    Conversation, ConversationDetail, ConversationId, FolderPath, ForkOrigin, Message, MessageId,
+    MessageStatus, Part, Rating, RatingValue, Role, Source, Timestamp,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -280,6 +280,35 @@ pub struct MessageInput {
     pub status: MessageStatus,
     /// The provider's message id.
     pub source_id: Option<String>,
+}
+
+impl MessageInput {
+    /// The message of `conversation` this input describes. A missing id is left empty (the
+    /// store gives it a new one), a missing conversation id is `conversation`'s, and a rating
+    /// without a time was given `at`.
+    pub(crate) fn into_message(self, conversation: &ConversationId, at: Timestamp) -> Message {
+        let m = self;
+        Message {
+            id: MessageId::from_string(m.id.unwrap_or_default()),
+            conversation_id: m
+                .conversation_id
+                .map_or_else(|| conversation.clone(), ConversationId::from_string),
+            parent_id: m.parent_id.map(MessageId::from_string),
+            role: m.role,
+            content: m.content,
+            parts: m.parts,
+            model: m.model,
+            created_at: m.created_at,
+            hidden: m.hidden,
+            source_id: m.source_id,
+            status: m.status,
+            rating: m.rating.map(|r| Rating {
+                value: r.value,
+                reason: r.reason,
+                created_at: r.created_at.unwrap_or(at),
+            }),
+        }
+    }
 }
 
 /// `PUT /conversations/{id}`: the conversation's full state. The shape `GET

@@ -76,6 +76,7 @@ mod openapi;
 mod params;
 mod search;
 mod state;
+mod sync;
 mod write_queue;
 
 use actix_web::body::{EitherBody, MessageBody};

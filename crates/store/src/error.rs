@@ -69,6 +69,15 @@ impl Error {
         matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
     }
 
+    /// `Ok` when a statement changed at least one row, else [`Error::NotFound`] for
+    /// `entity` `id`.
+    pub(crate) fn found(changed: usize, entity: &'static str, id: impl Into<String>) -> Result<()> {
+        if changed == 0 {
+            return Err(Error::not_found(entity, id));
+        }
+        Ok(())
+    }
+
     pub(crate) fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
         Error::NotFound {
             entity,

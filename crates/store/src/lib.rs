@@ -65,7 +65,7 @@ pub use schema::SCHEMA_VERSION;
 pub use store::Store;
 pub use types::{
     ArchivedFilter, ConversationState, Cursor, FolderInfo, ImportRunRecord, ImportRunStatus,
-    LibraryStats, ListQuery, MessageState, MonthStats, NewConversation, NewMessage, Page,
-    QuarantineItem, RatedMessage, RatingState, SavedConversation, SearchHit, SearchQuery,
+    LibraryStats, ListQuery, MonthStats, NewConversation, NewMessage, Page, QuarantineItem,
+    RatedMessage, SavedConversation, SearchHit, SearchQuery,
 };
 pub use walk::ConversationWalk;

@@ -2,7 +2,7 @@
 
 use chat_model::{
     Conversation, ConversationId, FolderPath, ForkOrigin, Message, MessageId, MessageStatus, Part,
-    Rating, RatingValue, Role, Source, Tag, Timestamp,
+    Rating, Role, Source, Tag, Timestamp,
 };
 
 use crate::error::{Error, Result};
@@ -73,9 +73,9 @@ impl NewMessage {
 /// sends to replace a conversation (the API's `PUT /conversations/{id}`). Absent fields keep
 /// their stored values or take defaults.
 ///
-/// The messages must list parents before children; each may name the conversation (then it
-/// must be this one) and has a unique id (a new one when absent). `current_message_id`, when
-/// given, must be one of them.
+/// The messages must list parents before children, each with this conversation's id and an id
+/// that appears once (an empty id gets a new one); a rating keeps its time. `current_message_id`,
+/// when given, must be one of them.
 #[derive(Debug, Clone)]
 pub struct ConversationState {
     /// The conversation (created when no conversation has this id).
@@ -105,47 +105,7 @@ pub struct ConversationState {
     /// Fork origin.
     pub forked_from: Option<ForkOrigin>,
     /// Every message to keep, parents before children.
-    pub messages: Vec<MessageState>,
-}
-
-/// One message of a [`ConversationState`].
-#[derive(Debug, Clone)]
-pub struct MessageState {
-    /// Its id; a new one when `None`.
-    pub id: Option<MessageId>,
-    /// The conversation it names, if any (must be the state's).
-    pub conversation_id: Option<ConversationId>,
-    /// The message it follows: an earlier message of the state.
-    pub parent_id: Option<MessageId>,
-    /// Who wrote it.
-    pub role: Role,
-    /// Visible text.
-    pub content: String,
-    /// Structured parts.
-    pub parts: Vec<Part>,
-    /// The model that wrote it.
-    pub model: Option<String>,
-    /// When it was written.
-    pub created_at: Option<Timestamp>,
-    /// Not part of the visible transcript.
-    pub hidden: bool,
-    /// The provider's id.
-    pub source_id: Option<String>,
-    /// Whole or cut short.
-    pub status: MessageStatus,
-    /// Its rating.
-    pub rating: Option<RatingState>,
-}
-
-/// The rating of a [`MessageState`].
-#[derive(Debug, Clone)]
-pub struct RatingState {
-    /// Up or down.
-    pub value: RatingValue,
-    /// Why.
-    pub reason: Option<String>,
-    /// When; default now.
-    pub created_at: Option<Timestamp>,
+    pub messages: Vec<Message>,
 }
 
 /// What [`crate::Repo::save_conversation_state`] did.

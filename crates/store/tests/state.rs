@@ -7,11 +7,12 @@ mod common;
 
 use chat_model::timestamp::from_millis;
 use chat_model::{
-    ConversationId, MessageId, MessageStatus, RatingValue, Role, Source, Tag, Timestamp,
+    ConversationId, Message, MessageId, MessageStatus, Rating, RatingValue, Role, Source, Tag,
+    Timestamp,
 };
 use chat_store::{
-    ArchivedFilter, BulkItem, ConversationState, Error, ListQuery, MessageState, NewConversation,
-    NewMessage, RatingState, Store,
+    ArchivedFilter, BulkItem, ConversationState, Error, ListQuery, NewConversation, NewMessage,
+    Store,
 };
 use common::{parsed, temp_store};
 
@@ -19,10 +20,11 @@ fn at(ms: i64) -> Timestamp {
     from_millis(ms).unwrap()
 }
 
-fn message(id: &str, parent: Option<&str>, role: Role) -> MessageState {
-    MessageState {
-        id: Some(MessageId::from(id)),
-        conversation_id: None,
+/// A message of conversation `c1`.
+fn message(id: &str, parent: Option<&str>, role: Role) -> Message {
+    Message {
+        id: MessageId::from(id),
+        conversation_id: ConversationId::from("c1"),
         parent_id: parent.map(MessageId::from),
         role,
         content: format!("text of {id}"),
@@ -36,7 +38,13 @@ fn message(id: &str, parent: Option<&str>, role: Role) -> MessageState {
     }
 }
 
-fn state(id: &str, messages: Vec<MessageState>) -> ConversationState {
+/// A state of conversation `id` holding `messages` (moved into it).
+fn state(id: &str, mut messages: Vec<Message>) -> ConversationState {
+    for m in &mut messages {
+        if m.conversation_id.as_str() == "c1" {
+            m.conversation_id = ConversationId::from(id);
+        }
+    }
     ConversationState {
         id: ConversationId::from(id),
         title: "Saved".into(),
@@ -66,10 +74,10 @@ fn invalid(store: &Store, s: ConversationState) -> String {
 fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing() {
     let (_dir, store) = temp_store();
     let mut rated = message("b", Some("a"), Role::Assistant);
-    rated.rating = Some(RatingState {
+    rated.rating = Some(Rating {
         value: RatingValue::Up,
         reason: Some("good".into()),
-        created_at: None,
+        created_at: at(1_700_000_000_000),
     });
     let first = state("c1", vec![message("a", None, Role::User), rated]);
     let saved = store
@@ -87,7 +95,7 @@ fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing() {
         .unwrap();
     assert_eq!(b.rating.map(|r| r.value), Some(RatingValue::Up));
 
-    // Archived, then saved again without saying: the archive time stays; an absent id gets
+    // Archived, then saved again without saying: the archive time stays; an empty id gets
     // a fresh one.
     let mut second = state("c1", vec![message("a", None, Role::User)]);
     second.archived_at = Some(at(1_700_000_000_000));
@@ -95,8 +103,8 @@ fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing() {
         .write(|repo| repo.save_conversation_state(second))
         .unwrap();
     let mut third = state("c1", vec![message("a", None, Role::User)]);
-    third.messages.push(MessageState {
-        id: None,
+    third.messages.push(Message {
+        id: MessageId::from(""),
         ..message("x", Some("a"), Role::Assistant)
     });
     let saved = store
@@ -107,7 +115,7 @@ fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing() {
     assert_eq!(saved.conversation.message_count, 2);
 
     let mut other = message("m", None, Role::User);
-    other.conversation_id = Some(ConversationId::from("elsewhere"));
+    other.conversation_id = ConversationId::from("elsewhere");
     assert_eq!(
         invalid(&store, state("c2", vec![other])),
         "message \"m\" names another conversation"

@@ -6,7 +6,7 @@ use syn::visit::Visit;
 
 use crate::files::{relative, source_files, SOURCE_EXTENSIONS};
 use crate::report::{CheckError, Finding};
-use crate::syntax::each_rust_file;
+use crate::syntax::{check_rust_files, FileCheck};
 
 /// Most lines in a source file outside `tests/` folders.
 pub const MAX_FILE_LINES: usize = 800;
@@ -38,25 +38,13 @@ pub fn long_files(root: &Path) -> Result<Vec<Finding>, CheckError> {
 /// Rust functions (free, in `impl` blocks, default trait methods, nested) in files below
 /// `root`, outside `tests/` folders, longer than [`MAX_FN_LINES`].
 pub fn long_functions(root: &Path) -> Result<Vec<Finding>, CheckError> {
-    let mut out = Vec::new();
-    each_rust_file(root, root, |file, syntax| {
-        let mut visitor = FnLengths {
-            file,
-            found: Vec::new(),
-        };
-        visitor.visit_file(syntax);
-        out.extend(visitor.found);
-    })?;
-    Ok(out)
+    check_rust_files::<FnLengths>(root, root)
 }
 
-/// The length of every function body, from the `fn` keyword to its closing brace.
-struct FnLengths {
-    file: String,
-    found: Vec<Finding>,
-}
+/// The rule: the length of every function body, from the `fn` keyword to its closing brace.
+struct FnLengths;
 
-impl FnLengths {
+impl FileCheck<FnLengths> {
     fn check(&mut self, sig: &syn::Signature, block: &syn::Block) {
         let start = sig.fn_token.span.start().line;
         let end = block.brace_token.span.close().end().line;
@@ -76,7 +64,7 @@ impl FnLengths {
     }
 }
 
-impl<'ast> Visit<'ast> for FnLengths {
+impl<'ast> Visit<'ast> for FileCheck<FnLengths> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         self.check(&f.sig, &f.block);
         syn::visit::visit_item_fn(self, f);

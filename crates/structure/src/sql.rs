@@ -6,22 +6,13 @@ use proc_macro2::{TokenStream, TokenTree};
 use syn::visit::Visit;
 
 use crate::report::{CheckError, Finding};
-use crate::syntax::{each_rust_file, is_cfg_test};
+use crate::syntax::{check_rust_files, is_cfg_test, FileCheck};
 
 /// String literals in the Rust files below `dir` (test code and `tests/` folders left out)
 /// that read as an SQL statement. Literals inside macro calls (`format!`, `concat!`, …) count;
 /// attributes (doc comments) do not.
 pub fn sql_statements(root: &Path, dir: &Path) -> Result<Vec<Finding>, CheckError> {
-    let mut out = Vec::new();
-    each_rust_file(root, dir, |file, syntax| {
-        let mut visitor = SqlLiterals {
-            file,
-            found: Vec::new(),
-        };
-        visitor.visit_file(syntax);
-        out.extend(visitor.found);
-    })?;
-    Ok(out)
+    check_rust_files::<SqlLiterals>(root, dir)
 }
 
 /// Whether `text` reads as an SQL statement: it starts with a statement keyword followed by
@@ -54,12 +45,10 @@ pub fn is_sql(text: &str) -> bool {
     }
 }
 
-struct SqlLiterals {
-    file: String,
-    found: Vec<Finding>,
-}
+/// The rule: string literals that read as SQL.
+struct SqlLiterals;
 
-impl SqlLiterals {
+impl FileCheck<SqlLiterals> {
     fn check(&mut self, text: &str, line: usize) {
         if is_sql(text) {
             let first: String = text
@@ -96,7 +85,7 @@ impl SqlLiterals {
     }
 }
 
-impl<'ast> Visit<'ast> for SqlLiterals {
+impl<'ast> Visit<'ast> for FileCheck<SqlLiterals> {
     fn visit_lit_str(&mut self, lit: &'ast syn::LitStr) {
         self.check(&lit.value(), lit.span().start().line);
     }

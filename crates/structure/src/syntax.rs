@@ -1,13 +1,42 @@
 //! Reading Rust files into syntax trees.
 
+use std::marker::PhantomData;
 use std::path::Path;
 
+use syn::visit::Visit;
+
 use crate::files;
-use crate::report::CheckError;
+use crate::report::{CheckError, Finding};
+
+/// One check over one file: the file's relative path and what was found. The rule is the type
+/// `R`: a visitor is implemented for each `FileCheck<Rule>`.
+pub(crate) struct FileCheck<R> {
+    pub(crate) file: String,
+    pub(crate) found: Vec<Finding>,
+    rule: PhantomData<R>,
+}
+
+/// Runs rule `R` over every Rust file below `dir` outside `tests/` folders.
+pub(crate) fn check_rust_files<R>(root: &Path, dir: &Path) -> Result<Vec<Finding>, CheckError>
+where
+    for<'ast> FileCheck<R>: Visit<'ast>,
+{
+    let mut out = Vec::new();
+    each_rust_file(root, dir, |file, syntax| {
+        let mut check = FileCheck {
+            file,
+            found: Vec::new(),
+            rule: PhantomData,
+        };
+        check.visit_file(syntax);
+        out.extend(check.found);
+    })?;
+    Ok(out)
+}
 
 /// Parses every Rust file below `dir` outside `tests/` folders and hands it to `visit` with its
 /// path relative to `root`.
-pub(crate) fn each_rust_file(
+fn each_rust_file(
     root: &Path,
     dir: &Path,
     mut visit: impl FnMut(String, &syn::File),

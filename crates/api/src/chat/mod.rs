@@ -26,7 +26,7 @@ pub(crate) mod session;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chat_llm::ChatProvider;
@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::Db;
 use crate::events::Hub;
+use crate::sync::lock;
 
 /// Default most WebSocket connections open at once; the next upgrade is answered 503.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
@@ -112,6 +113,12 @@ struct Inner {
     hub: Hub,
     provider: Arc<dyn ChatProvider>,
     limits: ChatLimits,
+    book: Bookkeeping,
+}
+
+/// What the runtime keeps track of.
+#[derive(Debug, Default)]
+struct Bookkeeping {
     connections: AtomicUsize,
     next_id: AtomicU64,
     /// Conversation id → its running reply.
@@ -121,10 +128,6 @@ struct Inner {
     closing: CancellationToken,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl ChatRuntime {
     pub(crate) fn new(
         db: Db,
@@ -132,17 +135,15 @@ impl ChatRuntime {
         provider: Arc<dyn ChatProvider>,
         limits: ChatLimits,
     ) -> Self {
+        let inner = Inner {
+            db,
+            hub,
+            provider,
+            limits,
+            book: Bookkeeping::default(),
+        };
         ChatRuntime {
-            inner: Arc::new(Inner {
-                db,
-                hub,
-                provider,
-                limits,
-                connections: AtomicUsize::new(0),
-                next_id: AtomicU64::new(0),
-                running: Mutex::new(HashMap::new()),
-                closing: CancellationToken::new(),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -164,33 +165,33 @@ impl ChatRuntime {
 
     /// A fresh id for a connection or a generation.
     pub(crate) fn next_id(&self) -> u64 {
-        self.inner.next_id.fetch_add(1, Ordering::Relaxed) + 1
+        self.inner.book.next_id.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// Open connections.
     pub(crate) fn connections(&self) -> usize {
-        self.inner.connections.load(Ordering::Relaxed)
+        self.inner.book.connections.load(Ordering::Relaxed)
     }
 
     /// Cancelled when the server shuts down.
     pub(crate) fn closing(&self) -> &CancellationToken {
-        &self.inner.closing
+        &self.inner.book.closing
     }
 
     /// Closes every session and stops every reply (each stores what it has).
     pub(crate) fn close_all(&self) {
-        self.inner.closing.cancel();
+        self.inner.book.closing.cancel();
     }
 
     /// Marks `conversation` as generating for connection `conn`; `None` when a reply is
     /// already running there. The mark goes when the [`Claim`] is dropped.
     pub(crate) fn claim(&self, conversation: &str, conn: u64) -> Option<Claim> {
-        let mut running = lock(&self.inner.running);
+        let mut running = lock(&self.inner.book.running);
         if running.contains_key(conversation) {
             return None;
         }
         let generation = self.next_id();
-        let cancel = self.inner.closing.child_token();
+        let cancel = self.inner.book.closing.child_token();
         running.insert(
             conversation.to_owned(),
             Running {
@@ -208,7 +209,7 @@ impl ChatRuntime {
     }
 
     fn release(&self, conversation: &str, generation: u64) {
-        let mut running = lock(&self.inner.running);
+        let mut running = lock(&self.inner.book.running);
         if running
             .get(conversation)
             .is_some_and(|r| r.generation == generation)
@@ -219,7 +220,7 @@ impl ChatRuntime {
 
     /// Cancels the reply running in a conversation; whether there was one.
     pub(crate) fn cancel(&self, conversation: &str) -> bool {
-        match lock(&self.inner.running).get(conversation) {
+        match lock(&self.inner.book.running).get(conversation) {
             Some(r) => {
                 r.cancel.cancel();
                 true
@@ -230,7 +231,7 @@ impl ChatRuntime {
 
     /// Cancels every reply a connection started (it went away).
     pub(crate) fn cancel_connection(&self, conn: u64) {
-        for r in lock(&self.inner.running)
+        for r in lock(&self.inner.book.running)
             .values()
             .filter(|r| r.conn == conn)
         {
@@ -240,13 +241,13 @@ impl ChatRuntime {
 
     /// Whether a conversation is generating.
     pub(crate) fn is_running(&self, conversation: &str) -> bool {
-        lock(&self.inner.running).contains_key(conversation)
+        lock(&self.inner.book.running).contains_key(conversation)
     }
 
     /// Opens a connection slot; `None` when [`ChatLimits::max_connections`] are open.
     pub(crate) fn open_connection(&self) -> Option<Connection> {
         let max = self.inner.limits.max_connections;
-        let counter = &self.inner.connections;
+        let counter = &self.inner.book.connections;
         let mut current = counter.load(Ordering::Relaxed);
         loop {
             if current >= max {
@@ -295,6 +296,7 @@ impl Drop for Connection {
     fn drop(&mut self) {
         self.runtime
             .inner
+            .book
             .connections
             .fetch_sub(1, Ordering::AcqRel);
     }

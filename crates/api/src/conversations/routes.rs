@@ -4,17 +4,15 @@
 
 use actix_web::{web, HttpResponse};
 use chat_model::{ConversationId, ForkOrigin, MessageId, Tag};
-use chat_store::{
-    ConversationState, Cursor, ListQuery, MessageState, NewConversation, NewMessage, RatingState,
-};
+use chat_store::{ConversationState, Cursor, ListQuery, NewConversation, NewMessage};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::service::{Branches, ConversationChange};
 use crate::dto::{
     AddMessage, BulkArchive, BulkResult, ConversationDetailView, ConversationPage,
-    ConversationView, CreateConversation, ForkRequest, MessageInput, MessageView,
-    PatchConversation, SaveConversation,
+    ConversationView, CreateConversation, ForkRequest, MessageView, PatchConversation,
+    SaveConversation,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
@@ -164,6 +162,12 @@ pub async fn put(
             "the body's id differs from the path's id",
         ));
     }
+    let at = chat_model::timestamp::now();
+    let messages = body
+        .messages
+        .into_iter()
+        .map(|m| m.into_message(&id, at))
+        .collect();
     let conversation = ConversationState {
         id,
         title: params::title(&body.title)?,
@@ -185,7 +189,7 @@ pub async fn put(
             conversation_id: ConversationId::from_string(f.conversation_id),
             message_id: MessageId::from_string(f.message_id),
         }),
-        messages: body.messages.into_iter().map(message_state).collect(),
+        messages,
     };
     let saved = state.conversations().save(conversation).await?;
     let mut res = if saved.created {
@@ -194,28 +198,6 @@ pub async fn put(
         HttpResponse::Ok()
     };
     Ok(res.json(ConversationView::from(saved.conversation)))
-}
-
-/// A message of a `PUT` body as the store takes it; an empty id counts as none.
-fn message_state(m: MessageInput) -> MessageState {
-    MessageState {
-        id: m.id.filter(|s| !s.is_empty()).map(MessageId::from_string),
-        conversation_id: m.conversation_id.map(ConversationId::from_string),
-        parent_id: m.parent_id.map(MessageId::from_string),
-        role: m.role,
-        content: m.content,
-        parts: m.parts,
-        model: m.model,
-        created_at: m.created_at,
-        hidden: m.hidden,
-        source_id: m.source_id,
-        status: m.status,
-        rating: m.rating.map(|r| RatingState {
-            value: r.value,
-            reason: r.reason,
-            created_at: r.created_at,
-        }),
-    }
 }
 
 /// Changes some fields: title, folder, archived, summary, active branch.

@@ -11,7 +11,7 @@ use chat_model::{
     Timestamp,
 };
 use chat_store::{
-    ConversationState, ListQuery, NewConversation, NewMessage, Page, SavedConversation,
+    ConversationState, ListQuery, NewConversation, NewMessage, Page, Repo, SavedConversation,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -228,17 +228,15 @@ impl Conversations {
         tag: Tag,
         add: bool,
     ) -> Result<Conversation, ApiError> {
-        let c = self
-            .db
-            .write(move |repo| {
-                if add {
-                    repo.add_tag(&id, &tag)?;
-                } else {
-                    repo.remove_tag(&id, &tag)?;
-                }
-                repo.get_conversation(&id)
-            })
-            .await?;
+        let retag = move |repo: &Repo<'_>| {
+            if add {
+                repo.add_tag(&id, &tag)?;
+            } else {
+                repo.remove_tag(&id, &tag)?;
+            }
+            repo.get_conversation(&id)
+        };
+        let c = self.db.write(retag).await?;
         self.publish(&c);
         Ok(c)
     }

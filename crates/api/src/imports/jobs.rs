@@ -10,7 +10,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,7 @@ use crate::db::Db;
 use crate::dto::ProgressView;
 use crate::error::ApiError;
 use crate::events::{Event, Hub};
+use crate::sync::lock;
 
 /// Jobs remembered in memory (older finished ones are forgotten; the store keeps their row).
 const MAX_JOBS: usize = 200;
@@ -67,15 +68,17 @@ struct Inner {
     max_upload: u64,
     /// Writes import explanations.
     provider: Arc<dyn ChatProvider>,
+    table: JobTable,
+}
+
+/// The jobs and their threads.
+#[derive(Debug, Default)]
+struct JobTable {
     registry: Mutex<Registry>,
     /// Held by the job that is importing; the others wait their turn.
     turn: Mutex<()>,
     handles: Mutex<Vec<JoinHandle<()>>>,
     shutting_down: AtomicBool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl ImportJobs {
@@ -86,18 +89,16 @@ impl ImportJobs {
         max_upload: u64,
         provider: Arc<dyn ChatProvider>,
     ) -> Self {
+        let inner = Inner {
+            db,
+            hub,
+            upload_root,
+            max_upload,
+            provider,
+            table: JobTable::default(),
+        };
         ImportJobs {
-            inner: Arc::new(Inner {
-                db,
-                hub,
-                upload_root,
-                max_upload,
-                provider,
-                registry: Mutex::new(Registry::default()),
-                turn: Mutex::new(()),
-                handles: Mutex::new(Vec::new()),
-                shutting_down: AtomicBool::new(false),
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -116,7 +117,7 @@ impl ImportJobs {
 
     /// 503 once the server is shutting down: no new job is taken then.
     pub(crate) fn accepting(&self) -> Result<(), ApiError> {
-        if self.inner.shutting_down.load(Ordering::Relaxed) {
+        if self.inner.table.shutting_down.load(Ordering::Relaxed) {
             return Err(ApiError::Unavailable(
                 "the server is shutting down".to_owned(),
             ));
@@ -198,14 +199,14 @@ impl ImportJobs {
             .name(format!("import-{}", &id[..id.len().min(8)]))
             .spawn(move || jobs.run_job(id, paths, options))
             .map_err(ApiError::internal)?;
-        let mut handles = lock(&self.inner.handles);
+        let mut handles = lock(&self.inner.table.handles);
         handles.retain(|h| !h.is_finished());
         handles.push(handle);
         Ok(view)
     }
 
     fn insert(&self, job: Job) {
-        let mut registry = lock(&self.inner.registry);
+        let mut registry = lock(&self.inner.table.registry);
         registry.order.push_back(job.view.id.clone());
         registry.jobs.insert(job.view.id.clone(), job);
         // Forget the oldest finished jobs beyond the limit.
@@ -225,7 +226,7 @@ impl ImportJobs {
 
     /// Updates a job and returns its new view.
     fn update(&self, id: &str, f: impl FnOnce(&mut Job)) -> Option<ImportJobView> {
-        let mut registry = lock(&self.inner.registry);
+        let mut registry = lock(&self.inner.table.registry);
         let job = registry.jobs.get_mut(id)?;
         f(job);
         Some(job.view.clone())
@@ -241,7 +242,7 @@ impl ImportJobs {
 
     /// The kept upload folder of a job and its files (relative), while it is kept.
     pub(super) fn kept_upload(&self, id: &str) -> Option<(PathBuf, Vec<String>)> {
-        let registry = lock(&self.inner.registry);
+        let registry = lock(&self.inner.table.registry);
         let job = registry.jobs.get(id)?;
         let dir = job.upload.as_ref()?;
         Some((dir.0.clone(), job.view.files.clone()))
@@ -249,7 +250,7 @@ impl ImportJobs {
 
     /// A job's view from memory, or from the store for runs of the CLI or an earlier server.
     pub(crate) async fn view(&self, id: &str) -> Result<ImportJobView, ApiError> {
-        if let Some(view) = lock(&self.inner.registry)
+        if let Some(view) = lock(&self.inner.table.registry)
             .jobs
             .get(id)
             .map(|j| j.view.clone())
@@ -258,8 +259,7 @@ impl ImportJobs {
         }
         let owned = id.to_owned();
         let record = self
-            .inner
-            .db
+            .db()
             .read(move |repo| repo.get_import_run(&owned))
             .await?;
         Ok(record_view(record, &self.upload_text(id)))
@@ -269,12 +269,11 @@ impl ImportJobs {
     /// store (by the CLI or an earlier server).
     pub(crate) async fn list(&self, limit: u32) -> Result<Vec<ImportJobView>, ApiError> {
         let records = self
-            .inner
-            .db
+            .db()
             .read(move |repo| repo.list_import_runs(limit))
             .await?;
         let mut views: Vec<ImportJobView> = {
-            let registry = lock(&self.inner.registry);
+            let registry = lock(&self.inner.table.registry);
             registry
                 .order
                 .iter()
@@ -300,7 +299,7 @@ impl ImportJobs {
     /// Cancels a queued or running job; what was read so far is kept.
     pub(crate) async fn cancel(&self, id: &str) -> Result<ImportJobView, ApiError> {
         let found = {
-            let registry = lock(&self.inner.registry);
+            let registry = lock(&self.inner.table.registry);
             registry.jobs.get(id).map(|job| {
                 if job.view.finished_at.is_some() {
                     return Err(ApiError::Conflict(format!(
@@ -316,8 +315,7 @@ impl ImportJobs {
         }
         // Known to the store only: it ended with an earlier server.
         let owned = id.to_owned();
-        self.inner
-            .db
+        self.db()
             .read(move |repo| repo.get_import_run(&owned))
             .await?;
         Err(ApiError::Conflict(
@@ -353,8 +351,7 @@ impl ImportJobs {
             None => {
                 let run = id.to_owned();
                 let items = self
-                    .inner
-                    .db
+                    .db()
                     .read(move |repo| repo.list_quarantine(&run))
                     .await?;
                 let raws: Vec<Vec<u8>> = items.into_iter().filter_map(|i| i.raw).collect();
@@ -380,7 +377,7 @@ impl ImportJobs {
 
     /// Runs one job on the calling (dedicated) thread.
     fn run_job(&self, id: String, paths: Vec<PathBuf>, mut options: ImportOptions) {
-        let _turn = lock(&self.inner.turn);
+        let _turn = lock(&self.inner.table.turn);
         let dir = self.upload_text(&id);
         if options.cancel.load(Ordering::Relaxed) {
             self.finish(&id, Some("cancelled before it started".to_owned()));
@@ -469,7 +466,7 @@ impl ImportJobs {
 
     /// Drops the upload folders of finished jobs but the last few failed ones.
     fn prune_uploads(&self) {
-        let mut registry = lock(&self.inner.registry);
+        let mut registry = lock(&self.inner.table.registry);
         let Registry { jobs, order } = &mut *registry;
         let mut kept = 0;
         for id in order.iter().rev() {
@@ -492,13 +489,16 @@ impl ImportJobs {
     /// Cancels running and queued jobs (what they read so far is committed) and waits for
     /// them, up to `timeout`. Returns whether every job ended in time.
     pub(crate) fn shutdown(&self, timeout: Duration) -> bool {
-        self.inner.shutting_down.store(true, Ordering::Relaxed);
-        for job in lock(&self.inner.registry).jobs.values() {
+        self.inner
+            .table
+            .shutting_down
+            .store(true, Ordering::Relaxed);
+        for job in lock(&self.inner.table.registry).jobs.values() {
             job.cancel.store(true, Ordering::Relaxed);
         }
         let deadline = Instant::now() + timeout;
         loop {
-            let mut handles = lock(&self.inner.handles);
+            let mut handles = lock(&self.inner.table.handles);
             handles.retain(|h| !h.is_finished());
             if handles.is_empty() {
                 return true;

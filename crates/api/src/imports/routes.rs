@@ -17,8 +17,6 @@ use crate::error::{ApiError, ErrorBody};
 use crate::params;
 use crate::state::ApiState;
 
-type State = web::Data<ApiState>;
-
 /// Longest text form field of a multipart upload.
 const MAX_FORM_FIELD: usize = 1024;
 
@@ -44,7 +42,7 @@ pub struct ImportParams {
     responses((status = 202, body = Accepted), (status = 400, body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn create(
-    state: State,
+    state: web::Data<ApiState>,
     req: HttpRequest,
     payload: web::Payload,
     q: web::Query<ImportParams>,
@@ -145,7 +143,10 @@ async fn read_form(mut form: Multipart, upload: &mut Upload) -> Result<FormField
 #[utoipa::path(get, path = "/api/v1/imports/{id}", tag = "imports",
     params(("id" = String, Path, description = "Import id")),
     responses((status = 200, body = ImportJobView), (status = 404, body = ErrorBody)))]
-pub async fn get(state: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let view = state.imports().view(&id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -162,7 +163,10 @@ pub struct ImportListParams {
 /// or an earlier server).
 #[utoipa::path(get, path = "/api/v1/imports", tag = "imports", params(ImportListParams),
     responses((status = 200, body = Vec<ImportJobView>), (status = 400, body = ErrorBody)))]
-pub async fn list(state: State, q: web::Query<ImportListParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<ApiState>,
+    q: web::Query<ImportListParams>,
+) -> Result<HttpResponse, ApiError> {
     let limit = match params::limit(q.limit, 200)? {
         0 => 20,
         n => n,
@@ -176,7 +180,10 @@ pub async fn list(state: State, q: web::Query<ImportListParams>) -> Result<HttpR
     params(("id" = String, Path, description = "Import id")),
     responses((status = 202, body = ImportJobView), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
-pub async fn cancel(state: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn cancel(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let view = state.imports().cancel(&id.into_inner()).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
@@ -187,7 +194,10 @@ pub async fn cancel(state: State, id: web::Path<String>) -> Result<HttpResponse,
     params(("id" = String, Path, description = "Import id")),
     responses((status = 200, description = "The explanation, streamed", content_type = "text/plain"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn explain(state: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn explain(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let body = state.imports().explain(&id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
@@ -214,7 +224,7 @@ pub struct RetryRequest {
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 503, body = ErrorBody)))]
 pub async fn retry(
-    state: State,
+    state: web::Data<ApiState>,
     id: web::Path<String>,
     body: Bytes,
 ) -> Result<HttpResponse, ApiError> {

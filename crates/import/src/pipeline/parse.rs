@@ -110,7 +110,10 @@ impl ParseThread<'_> {
                 *bytes_done = self.progress.bytes_read.load(Ordering::Relaxed);
                 Next::Counted
             }
-            Detected::Parser(i) => self.parse_with(&*self.parsers[i], unit, slot, bytes_done, out),
+            Detected::Parser(i) => {
+                let parser = &*self.parsers[i];
+                self.parse_with(parser, unit, &name, slot, bytes_done, out)
+            }
         }
     }
 
@@ -119,14 +122,14 @@ impl ParseThread<'_> {
         &self,
         parser: &dyn Parser,
         unit: &Unit,
+        name: &str,
         slot: usize,
         bytes_done: &mut u64,
         out: &mut Batcher<'_>,
     ) -> Next {
-        let name = unit.origin.display();
         if !out.send(Event::Begin {
             unit: slot,
-            path: name.clone(),
+            path: name.to_owned(),
         }) || !out.send(Event::Source {
             unit: slot,
             source: parser.source(),
@@ -145,7 +148,7 @@ impl ParseThread<'_> {
         let outcome = self.opener.with_reader(&unit.origin, |opened| {
             parser.parse(
                 Input {
-                    name: &name,
+                    name,
                     reader: opened.reader,
                     size: opened.size,
                 },

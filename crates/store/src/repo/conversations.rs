@@ -140,9 +140,7 @@ impl Repo<'_> {
             .prepare_cached(sql)?
             .execute(params![id.as_str(), arg])
             .ctx("updating a conversation")?;
-        if n == 0 {
-            return Err(Error::not_found("conversation", id.as_str()));
-        }
+        Error::found(n, "conversation", id.as_str())?;
         self.get_conversation(id)
     }
 
@@ -218,9 +216,6 @@ impl Repo<'_> {
             .prepare_cached("DELETE FROM convos WHERE id = ?1")?
             .execute([id.as_str()])
             .ctx("deleting a conversation")?;
-        if n == 0 {
-            return Err(Error::not_found("conversation", id.as_str()));
-        }
-        Ok(())
+        Error::found(n, "conversation", id.as_str())
     }
 }

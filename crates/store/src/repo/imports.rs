@@ -55,10 +55,7 @@ impl Repo<'_> {
                 run.error,
             ])
             .ctx("updating an import run")?;
-        if n == 0 {
-            return Err(Error::not_found("import run", run.id.as_str()));
-        }
-        Ok(())
+        Error::found(n, "import run", run.id.as_str())
     }
 
     fn import_run_from_row(row: &Row<'_>) -> Result<ImportRunRecord> {
@@ -164,9 +161,6 @@ impl Repo<'_> {
             .conn
             .prepare_cached("DELETE FROM import_quarantine WHERE id = ?1")?
             .execute([id])?;
-        if n == 0 {
-            return Err(Error::not_found("quarantined item", id.to_string()));
-        }
-        Ok(())
+        Error::found(n, "quarantined item", id.to_string())
     }
 }

@@ -179,14 +179,11 @@ impl Repo<'_> {
     /// Clears the current leaf, so the next message added without a parent starts a new root
     /// (the first message edited). The branches already there stay.
     pub fn clear_current_leaf(&self, conversation: &ConversationId) -> Result<()> {
-        let n = self
-            .conn
+        self.ensure_conversation(conversation)?;
+        self.conn
             .prepare_cached("UPDATE convos SET current_turn_id = NULL WHERE id = ?1")?
             .execute([conversation.as_str()])
             .ctx("clearing the current leaf")?;
-        if n == 0 {
-            return Err(Error::not_found("conversation", conversation.as_str()));
-        }
         Ok(())
     }
 }

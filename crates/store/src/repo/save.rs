@@ -5,69 +5,51 @@ use std::collections::HashSet;
 
 use chat_model::timestamp::{now, to_millis};
 use chat_model::{
-    Conversation, ConversationDetail, ConversationId, Message, MessageId, Rating, Source, Timestamp,
+    Conversation, ConversationDetail, ConversationId, Message, MessageId, Source, Timestamp,
 };
 use rusqlite::params;
 
 use super::Repo;
 use crate::columns::parts_json;
 use crate::error::{Context, Error, Result};
-use crate::types::{ConversationState, MessageState, SavedConversation};
+use crate::types::{ConversationState, SavedConversation};
 
-/// The messages of a state, checked and completed: each names this conversation (or none),
-/// follows an earlier message of the list (parents before children), and has an id that
-/// appears once (a new one when absent); a rating without a time gets `at`. Returns the
-/// messages and their ids.
+/// The messages of a state, checked and completed: each names this conversation, follows an
+/// earlier message of the list (parents before children), and has an id that appears once (a
+/// new one when empty). Returns the messages and their ids.
 fn checked_messages(
     conversation: &ConversationId,
-    given: Vec<MessageState>,
-    at: Timestamp,
+    given: Vec<Message>,
 ) -> Result<(Vec<Message>, HashSet<MessageId>)> {
     let mut messages = Vec::with_capacity(given.len());
     let mut seen: HashSet<MessageId> = HashSet::with_capacity(given.len());
-    for m in given {
-        if m.conversation_id
-            .as_ref()
-            .is_some_and(|c| c != conversation)
-        {
+    for mut m in given {
+        if &m.conversation_id != conversation {
             return Err(Error::InvalidInput(format!(
                 "message {:?} names another conversation",
-                m.id.as_ref().map_or("", MessageId::as_str)
+                m.id.as_str()
             )));
         }
-        let id = m.id.unwrap_or_else(MessageId::generate);
+        if m.id.as_str().is_empty() {
+            m.id = MessageId::generate();
+        }
         if let Some(p) = &m.parent_id {
             if !seen.contains(p) {
                 return Err(Error::InvalidInput(format!(
-                    "message {id}: parent {:?} is not an earlier message of the body \
+                    "message {}: parent {:?} is not an earlier message of the body \
                      (list parents before children)",
+                    m.id,
                     p.as_str()
                 )));
             }
         }
-        if !seen.insert(id.clone()) {
+        if !seen.insert(m.id.clone()) {
             return Err(Error::InvalidInput(format!(
-                "message id {id} appears twice"
+                "message id {} appears twice",
+                m.id
             )));
         }
-        messages.push(Message {
-            id,
-            conversation_id: conversation.clone(),
-            parent_id: m.parent_id,
-            role: m.role,
-            content: m.content,
-            parts: m.parts,
-            model: m.model,
-            created_at: m.created_at,
-            hidden: m.hidden,
-            source_id: m.source_id,
-            status: m.status,
-            rating: m.rating.map(|r| Rating {
-                value: r.value,
-                reason: r.reason,
-                created_at: r.created_at.unwrap_or(at),
-            }),
-        });
+        messages.push(m);
     }
     Ok((messages, seen))
 }
@@ -121,7 +103,7 @@ impl Repo<'_> {
     pub fn save_conversation_state(&self, state: ConversationState) -> Result<SavedConversation> {
         let at = now();
         let mut state = state;
-        let (messages, ids) = checked_messages(&state.id, std::mem::take(&mut state.messages), at)?;
+        let (messages, ids) = checked_messages(&state.id, std::mem::take(&mut state.messages))?;
         if state
             .current_message_id
             .as_ref()
