@@ -302,6 +302,7 @@ fn conversation(
         model: non_empty(default_model_slug),
         summary: None,
         extra: Value::Object(extra),
+        subfolder: None,
     })
 }
 

@@ -142,6 +142,7 @@ pub(crate) fn convert(mut root: Map<String, Value>, errors: &mut Vec<ItemError>)
         model,
         summary: None,
         extra: Value::Object(root),
+        subfolder: None,
     }))
 }
 

@@ -263,6 +263,7 @@ fn prompt_to_conversation(value: Value, stem: &str) -> Option<ParsedConversation
         model,
         summary: None,
         extra: Value::Object(top),
+        subfolder: None,
     })
 }
 

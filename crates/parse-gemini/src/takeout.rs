@@ -523,6 +523,7 @@ fn build(mut prompts: Vec<Prompt>, conversation_ids: &mut HashSet<String>) -> Pa
         model: None,
         summary: None,
         extra: Value::Object(extra),
+        subfolder: None,
     }
 }
 

@@ -85,9 +85,33 @@ pub fn stable_id(pieces: &[&str]) -> String {
     format!("{:032x}", hasher.digest128())
 }
 
+/// Whether a JSON value holds a non-blank string anywhere (walked without recursion). Parsers
+/// use it to decide whether leftover provider fields carry text worth keeping raw.
+pub fn has_text(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if !s.trim().is_empty() => return true,
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_found_at_any_depth() {
+        assert!(has_text(&serde_json::json!({"a": [1, {"b": " x "}]})));
+        assert!(!has_text(
+            &serde_json::json!({"a": [1, {"b": "  "}], "c": null, "d": false})
+        ));
+    }
 
     #[test]
     fn stable_ids_depend_on_content_and_boundaries() {
