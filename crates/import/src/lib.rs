@@ -35,7 +35,9 @@ pub mod plan;
 pub mod report;
 pub mod source;
 
+mod layouts;
 mod pipeline;
+mod run_context;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

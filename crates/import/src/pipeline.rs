@@ -16,6 +16,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use crate::detect::{detect, wrong_source_message, Detected};
 use crate::plan::{plan, Unit};
 use crate::report::{ErrorEntry, ImportReport, InputReport};
+use crate::run_context::{folder_for, RunContext};
 use crate::source::{Opener, Origin};
 use crate::{ImportError, ImportOptions, ProgressState, CHANNEL_CAPACITY};
 
@@ -211,6 +212,7 @@ fn parse_all(
 ) {
     let mut bytes_done = 0u64;
     let mut slot = base;
+    let mut context = RunContext::default();
     for unit in units {
         if options.cancel.load(Ordering::Relaxed) {
             return;
@@ -306,6 +308,7 @@ fn parse_all(
                     last_notified: 0,
                     alive: true,
                 };
+                let mut across = context.sink(&mut sink, unit.workspace.as_deref());
                 let outcome = opener.with_reader(&unit.origin, |opened| {
                     parser.parse(
                         Input {
@@ -313,7 +316,7 @@ fn parse_all(
                             reader: opened.reader,
                             size: opened.size,
                         },
-                        &mut sink,
+                        &mut across,
                     )
                 });
                 if !sink.alive {
@@ -898,13 +901,18 @@ fn flush(
     if batch.items.is_empty() {
         return Ok(0);
     }
-    let folder = options.folder.as_ref();
+    let folders: Vec<Option<chat_model::FolderPath>> = batch
+        .items
+        .iter()
+        .map(|p| folder_for(&p.conversation, options.folder.as_ref()))
+        .collect();
     let items: Vec<BulkItem<'_>> = batch
         .items
         .iter()
-        .map(|p| BulkItem {
+        .zip(&folders)
+        .map(|(p, folder)| BulkItem {
             conversation: &p.conversation,
-            folder,
+            folder: folder.as_ref(),
             prepared: p.prepared.as_ref(),
         })
         .collect();
