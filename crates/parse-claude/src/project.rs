@@ -3,7 +3,7 @@
 //!
 //! A project holds a description, instructions (`prompt_template`) and documents (`docs[]`,
 //! with their full text). The store keeps conversations, and it is conversations that are
-//! listed, searched and exported, so a project becomes one: titled "<name> — project", its
+//! listed, searched and exported, so a project becomes one: titled "`<name>` — project", its
 //! [`ParsedConversation::subfolder`] the project's name, its messages the description and the
 //! instructions (visible system messages) and one visible user message per document, whose
 //! text is the document's content and whose [`Part::Attachment`] names the file. Everything

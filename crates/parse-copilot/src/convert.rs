@@ -549,6 +549,14 @@ fn convert_response(response: Vec<Value>, content: &mut String, parts: &mut Vec<
                     .and_then(Value::as_str)
                     .map(|l| format!("code citation ({l})"));
                 parts.push(Part::Citation { title, url });
+                // The cited snippet (and anything newer) is kept beside the citation.
+                let mut rest = obj;
+                for key in ["kind", "value", "license"] {
+                    rest.remove(key);
+                }
+                if rest.values().any(chat_parse::has_text) {
+                    parts.push(raw("codeCitation", Value::Object(rest)));
+                }
             }
             Some(other) => parts.push(raw(other, Value::Object(obj))),
         }
