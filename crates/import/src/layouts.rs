@@ -146,6 +146,31 @@ pub(crate) fn workspace_dir(rel: &str) -> Option<String> {
     Some(segments[..dir_end].join("/"))
 }
 
+/// For a Copilot transcript at `rel` (`<dir>/GitHub.copilot-chat/transcripts/<id>.jsonl`), the
+/// `chatSessions` files of the same session in the same workspace, which supersede it when
+/// present (VS Code's own session file renders the chat more fully).
+pub(crate) fn chat_session_twins(rel: &str) -> Vec<String> {
+    let Some(dir) = workspace_dir(rel) else {
+        return Vec::new();
+    };
+    let Some(id) = rel
+        .strip_suffix(".jsonl")
+        .filter(|r| r.rsplit('/').nth(1) == Some("transcripts"))
+        .and_then(|r| r.rsplit('/').next())
+    else {
+        return Vec::new();
+    };
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    ["jsonl", "json"]
+        .iter()
+        .map(|ext| format!("{prefix}chatSessions/{id}.{ext}"))
+        .collect()
+}
+
 /// The workspace's folder name from the bytes of a `workspace.json`: the last segment of
 /// `folder`, or of `workspace` without `.code-workspace`; percent-escapes decoded.
 pub(crate) fn workspace_name(bytes: &[u8]) -> Option<String> {
@@ -241,6 +266,19 @@ mod tests {
         );
         assert_eq!(workspace_dir("9f8e/transcripts/s1.jsonl"), None);
         assert_eq!(workspace_dir("9f8e/workspace.json"), None);
+    }
+
+    #[test]
+    fn transcripts_name_the_chat_session_files_of_their_session() {
+        assert_eq!(
+            chat_session_twins("w/h/GitHub.copilot-chat/transcripts/s1.jsonl"),
+            ["w/h/chatSessions/s1.jsonl", "w/h/chatSessions/s1.json"]
+        );
+        assert_eq!(
+            chat_session_twins("GitHub.copilot-chat/transcripts/s1.jsonl"),
+            ["chatSessions/s1.jsonl", "chatSessions/s1.json"]
+        );
+        assert!(chat_session_twins("w/h/chatSessions/s1.jsonl").is_empty());
     }
 
     #[test]

@@ -351,6 +351,20 @@ fn arrange(label: &str, files: Vec<(String, Origin)>, opener: &Opener, plan: &mu
         }
     }
 
+    // VS Code keeps some sessions both in chatSessions/ and as a Copilot transcript: the
+    // chatSessions file wins (it renders the chat more fully).
+    for rel in by_rel.keys() {
+        if let Some(twin) = layouts::chat_session_twins(rel)
+            .into_iter()
+            .find(|t| by_rel.contains_key(t))
+        {
+            taken.insert(rel.clone());
+            plan.ignored.push(format!(
+                "{label}!{rel}: the same session as {twin}, which is read instead"
+            ));
+        }
+    }
+
     // VS Code workspaces: the folder name in each workspace's workspace.json, read once.
     let mut workspaces: HashMap<String, Option<String>> = HashMap::new();
     let mut workspace_of = |rel: &str| {
