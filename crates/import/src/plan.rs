@@ -134,12 +134,15 @@ fn claude_manifest(path: &Path, opener: &Opener, plan: &mut Plan) -> Option<Vec<
                     error: format!(
                         "the Claude export manifest lists {missing}, which is not beside it"
                     ),
-                    hint: "download it from the link in Claude's email (each link works once;                            ask for a new export if it has expired) into the manifest's folder,                            then import again; the files that are there were imported"
+                    hint: "download it from the link in Claude's email (each link works once; \
+                           ask for a new export if it has expired) into the manifest's folder, \
+                           then import again; the files that are there were imported"
                         .to_owned(),
                 });
             }
             plan.ignored.push(format!(
-                "{label}: a Claude export manifest (not a conversation file); {} of the {}                  files it lists were found beside it",
+                "{label}: a Claude export manifest (not a conversation file); {} of the {} \
+                 files it lists were found beside it",
                 files.present.len(),
                 listed.len()
             ));
@@ -149,7 +152,8 @@ fn claude_manifest(path: &Path, opener: &Opener, plan: &mut Plan) -> Option<Vec<
             plan.problems.push(Problem {
                 input: label,
                 error: format!("the Claude export manifest cannot be read: {e}"),
-                hint: "check that the file is readable; the files beside it can be imported by                        naming their folder"
+                hint: "check that the file is readable; the files beside it can be imported by \
+                       naming their folder"
                     .to_owned(),
             });
             Some(Vec::new())

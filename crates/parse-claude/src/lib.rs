@@ -12,7 +12,8 @@
 //! one conversation each (module `project`): the description, the instructions and every
 //! document's text become visible messages, and [`ParsedConversation::subfolder`] names the
 //! project, so the importer files it, and any conversation that names the project, in a folder
-//! of the project's name.
+//! of the project's name. A project with no description, instructions or documents has nothing
+//! to keep and is passed over.
 //!
 //! The other files of the archive (`users.json`, `memories.json`) are not conversations:
 //! [`ClaudeParser::detect`] gives them [`Confidence::NONE`], and if one is handed to the parser
@@ -195,6 +196,18 @@ fn read_element(element: &Element<'_>, sink: &mut dyn Sink) -> Flow {
     let title = convert::str_field(&object, "name");
     if !object.contains_key("chat_messages") {
         if project::is_project(&object) {
+            if project::is_empty_project(&object) {
+                return sink.skipped(Skipped {
+                    item: ItemRef {
+                        index: Some(element.index),
+                        id,
+                        title,
+                    },
+                    reason: "an empty project (no description, instructions or documents): \
+                             nothing to keep"
+                        .to_owned(),
+                });
+            }
             return sink.conversation(project::project(object));
         }
         return sink.skipped(Skipped {

@@ -85,6 +85,14 @@ pub(crate) fn is_project(object: &Map<String, Value>) -> bool {
     shaped && (object.contains_key("uuid") || object.contains_key("name"))
 }
 
+/// Whether a project holds nothing to keep: no description, no instructions, no documents. Such
+/// a project (common: many people make one only to group chats, and the export does not say
+/// which chats) is passed over rather than imported as a blank conversation.
+pub(crate) fn is_empty_project(object: &Map<String, Value>) -> bool {
+    let blank = |key: &str| !object.get(key).is_some_and(has_text);
+    blank("description") && blank("prompt_template") && blank("docs")
+}
+
 /// A project as a conversation (see the module docs).
 pub(crate) fn project(mut object: Map<String, Value>) -> ParsedConversation {
     let name = str_field(&object, "name")

@@ -657,3 +657,14 @@ fn a_conversation_naming_its_project_carries_the_project_folder() {
         Some("Rust notes")
     );
 }
+
+#[test]
+fn an_empty_project_is_passed_over_not_imported_blank() {
+    let sink = common::run_ok(
+        "projects.json",
+        br#"[{"uuid": "p", "name": "Work", "description": "", "prompt_template": "", "docs": []}]"#,
+    );
+    assert!(sink.conversations.is_empty());
+    assert_eq!(sink.skipped.len(), 1);
+    assert!(sink.skipped[0].reason.contains("empty project"));
+}
