@@ -44,7 +44,7 @@ pub(crate) fn read_blocks(blocks: Vec<Value>, parts: &mut Vec<Part>) -> Option<S
             _ => "unknown".to_owned(),
         };
         let consumed: Option<&[&str]> = match kind.as_str() {
-            "text" => text_block(&block, &mut texts, parts),
+            "text" => text_block(&block, &mut texts, parts, &mut rests),
             "thinking" => thinking_block(&block, parts),
             "tool_use" => tool_use_block(&mut block, &mut pending_calls, parts),
             "tool_result" => tool_result_block(&block, &mut pending_calls, parts),
@@ -90,6 +90,7 @@ fn text_block(
     block: &Map<String, Value>,
     texts: &mut Vec<String>,
     parts: &mut Vec<Part>,
+    rests: &mut Vec<Part>,
 ) -> Option<&'static [&'static str]> {
     let text = opt_str(block, "text").ok()?;
     let citations = match block.get("citations") {
@@ -102,7 +103,17 @@ fn text_block(
     }
     for citation in citations {
         match citation_part(&citation) {
-            Some(part) => parts.push(part),
+            Some(part) => {
+                // A site name, a quoted source: text beyond the title is kept with it.
+                let more = says_more_than(&citation, &part);
+                parts.push(part);
+                if more {
+                    rests.push(Part::Raw {
+                        kind: "claude.citation".to_owned(),
+                        value: citation,
+                    });
+                }
+            }
             None => parts.push(Part::Raw {
                 kind: "claude.citation".to_owned(),
                 value: citation,
@@ -129,6 +140,23 @@ fn citation_part(citation: &Value) -> Option<Part> {
         return None;
     }
     Some(Part::Citation { title, url })
+}
+
+/// Whether a citation holds prose (a string with a space) other than the title its part keeps.
+fn says_more_than(citation: &Value, part: &Part) -> bool {
+    let Part::Citation { title, .. } = part else {
+        return false;
+    };
+    let mut stack = vec![citation];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if s.trim().contains(' ') && Some(s) != title.as_ref() => return true,
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The summaries of a thinking block, joined by blank lines.

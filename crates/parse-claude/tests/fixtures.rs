@@ -163,6 +163,7 @@ fn content_blocks_make_text_reasoning_tools_citations_and_raw_parts() {
             "claude.thinking",
             "claude.tool_use",
             "claude.tool_result",
+            "claude.citation",
             "claude.message"
         ]
     );

@@ -99,6 +99,7 @@
 
 mod convert;
 mod log;
+mod response;
 mod transcript;
 
 pub use transcript::TRANSCRIPT_ID_PREFIX;
