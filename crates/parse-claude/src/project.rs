@@ -18,7 +18,7 @@ use chat_parse::stable_id;
 use serde_json::{Map, Value};
 
 use crate::convert::{mime_type, parse_time, str_field, timestamp, unique_id};
-use chat_parse::has_text;
+use chat_parse::{has_text, take_str};
 
 /// The id prefix of conversations that hold a Claude project.
 pub const PROJECT_ID_PREFIX: &str = "project:";
@@ -121,7 +121,7 @@ pub(crate) fn project(mut object: Map<String, Value>) -> ParsedConversation {
 
     let mut messages = Vec::new();
     let mut used = HashSet::new();
-    let description = take_text(&mut object, "description");
+    let description = take_str(&mut object, "description");
     push(
         &mut messages,
         &mut used,
@@ -131,7 +131,7 @@ pub(crate) fn project(mut object: Map<String, Value>) -> ParsedConversation {
         Vec::new(),
         created_at,
     );
-    if let Some(template) = take_text(&mut object, "prompt_template").filter(|t| !t.is_empty()) {
+    if let Some(template) = take_str(&mut object, "prompt_template").filter(|t| !t.is_empty()) {
         push(
             &mut messages,
             &mut used,
@@ -178,18 +178,6 @@ pub(crate) fn project(mut object: Map<String, Value>) -> ParsedConversation {
     }
 }
 
-/// A string field, removed; a field of another type is put back (and so kept in `extra`).
-fn take_text(object: &mut Map<String, Value>, key: &str) -> Option<String> {
-    match object.remove(key) {
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Null) | None => None,
-        Some(other) => {
-            object.insert(key.to_owned(), other);
-            None
-        }
-    }
-}
-
 /// Appends a message that follows the previous one.
 fn push(
     messages: &mut Vec<ParsedMessage>,
@@ -230,11 +218,11 @@ fn document(
         push(messages, used, "doc", Role::User, None, parts, None);
         return;
     };
-    let name = take_text(&mut doc, "filename")
+    let name = take_str(&mut doc, "filename")
         .filter(|n| !n.trim().is_empty())
         .unwrap_or_else(|| "(unnamed document)".to_owned());
-    let content = take_text(&mut doc, "content").unwrap_or_default();
-    let id = match take_text(&mut doc, "uuid").filter(|u| !u.is_empty()) {
+    let content = take_str(&mut doc, "content").unwrap_or_default();
+    let id = match take_str(&mut doc, "uuid").filter(|u| !u.is_empty()) {
         Some(uuid) => format!("doc:{uuid}"),
         None => format!("doc:{}", stable_id(&[&name, &content])),
     };

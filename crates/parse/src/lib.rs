@@ -101,6 +101,20 @@ pub fn has_text(value: &serde_json::Value) -> bool {
     false
 }
 
+/// Removes a string field and returns it; a field of another type is left in place (so whoever
+/// keeps the object's leftovers keeps it too), and `null` is removed as absent.
+pub fn take_str(map: &mut serde_json::Map<String, serde_json::Value>, key: &str) -> Option<String> {
+    use serde_json::Value;
+    match map.remove(key) {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Null) | None => None,
+        Some(other) => {
+            map.insert(key.to_owned(), other);
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

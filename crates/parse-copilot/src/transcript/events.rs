@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chat_model::{Attachment, ParsedMessage, Part, Role, Timestamp};
-use chat_parse::{has_text, stable_id, time};
+use chat_parse::{has_text, stable_id, take_str, time};
 use serde_json::{Map, Value};
 
 use super::folder::{last_segment, Paths};
@@ -532,17 +532,6 @@ fn message(
 
 fn has_reasoning(parts: &[Part]) -> bool {
     parts.iter().any(|p| matches!(p, Part::Reasoning { .. }))
-}
-
-pub(super) fn take_str(map: &mut Map<String, Value>, key: &str) -> Option<String> {
-    match map.remove(key) {
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Null) | None => None,
-        Some(other) => {
-            map.insert(key.to_owned(), other);
-            None
-        }
-    }
 }
 
 /// Tool arguments: a JSON string parsed when it holds an object or array, else as given.

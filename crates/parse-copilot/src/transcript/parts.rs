@@ -3,10 +3,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chat_model::{Attachment, Part};
-use chat_parse::has_text;
+use chat_parse::{has_text, take_str};
 use serde_json::{Map, Value};
 
-use super::events::{take_str, Built};
+use super::events::Built;
 use super::folder::basename;
 
 /// A binary asset's type and base64 bytes.
