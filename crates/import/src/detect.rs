@@ -95,9 +95,26 @@ fn unknown(probe: &Probe<'_>) -> Detected {
         };
     }
     if probe.looks_like_html() || lower.ends_with(".html") || lower.ends_with(".htm") {
-        let takeout = lower.contains("activity") || lower.contains("takeout");
-        let gemini = lower.contains("gemini") || head_lower.contains("gemini");
-        if takeout && gemini {
+        let file = probe.file_name().to_lowercase();
+        let folders: Vec<&str> = lower.split(['/', '\\', '!']).collect();
+        let folders = &folders[..folders.len().saturating_sub(1)];
+        let in_takeout = folders.iter().any(|f| f.contains("takeout"));
+        // Takeout puts an index page at the root of every archive; it is not an export.
+        if file == "archive_browser.html" {
+            return Detected::Unknown {
+                error: "this is Google Takeout's index page (archive_browser.html), not an export"
+                    .to_owned(),
+                hint: "nothing to do: the activity files of the archive are read on their own"
+                    .to_owned(),
+                notable: false,
+            };
+        }
+        let gemini_folder = folders
+            .iter()
+            .any(|f| f.contains("gemini") || f.contains("bard"));
+        let gemini_activity =
+            gemini_folder || (file.contains("activity") && head_lower.contains("gemini"));
+        if gemini_activity {
             return Detected::Unknown {
                 error: "this is the HTML form of a Google Takeout".to_owned(),
                 hint: "export again at takeout.google.com, and under \"My Activity\" choose \
@@ -114,10 +131,19 @@ fn unknown(probe: &Probe<'_>) -> Detected {
                 notable: false,
             };
         }
+        if in_takeout {
+            return Detected::Unknown {
+                error: "this is a page of a Google Takeout archive (an index or another \
+                        product's activity), not a chat export"
+                    .to_owned(),
+                hint: "nothing to do: only the Gemini Apps activity is read".to_owned(),
+                notable: false,
+            };
+        }
         return Detected::Unknown {
             error: "this is an HTML page, not a chat export".to_owned(),
             hint: "import the JSON files of the export (or the whole zip) instead".to_owned(),
-            notable: takeout || gemini,
+            notable: false,
         };
     }
     if probe.trimmed().starts_with(b"PK\x03\x04") {

@@ -36,9 +36,11 @@ pub mod diagnose;
 pub mod source;
 
 mod detect;
+mod layouts;
 mod pipeline;
 mod plan;
 mod report;
+mod run_context;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

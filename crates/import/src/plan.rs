@@ -12,9 +12,10 @@
 //!   `users.json`, Takeout's other products and ChatGPT's `user.json` are passed over without
 //!   being mistaken for conversations.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::layouts;
 use crate::source::{zip_entries, OpenError, Opener, Origin};
 
 /// One thing to read.
@@ -25,6 +26,9 @@ pub struct Unit {
     /// Whether the user named this file directly (an unrecognised file is then an error rather
     /// than passed over).
     pub explicit: bool,
+    /// The folder name of the VS Code workspace a Copilot session belongs to, when its
+    /// `workspace.json` names one.
+    pub workspace: Option<String>,
 }
 
 /// A problem found while planning: a missing path, a missing shard, an unreadable archive.
@@ -85,14 +89,91 @@ pub fn plan(paths: &[PathBuf], opener: &Opener) -> Plan {
             plan_dir(path, opener, &mut plan);
         } else if is_zip(path) {
             plan_zip(path, opener, &mut plan);
+        } else if let Some(listed) = claude_manifest(path, opener, &mut plan) {
+            // The user named the manifest: read the files it lists.
+            for file in listed {
+                if is_zip(&file) {
+                    plan_zip(&file, opener, &mut plan);
+                } else {
+                    plan.units.push(Unit {
+                        origin: Origin::File(file),
+                        explicit: false,
+                        workspace: None,
+                    });
+                }
+            }
         } else {
             plan.units.push(Unit {
                 origin: Origin::File(path.clone()),
                 explicit: true,
+                workspace: file_workspace(path, opener),
             });
         }
     }
+    // Claude projects first, so conversations naming one can be filed in its folder; the
+    // order is otherwise kept (a stable sort).
+    plan.units
+        .sort_by_key(|u| !layouts::holds_claude_projects(&u.origin));
     plan
+}
+
+/// When `path` is a Claude export manifest: reports the files it lists that are missing and
+/// returns those present. `None` when it is not a manifest.
+fn claude_manifest(path: &Path, opener: &Opener, plan: &mut Plan) -> Option<Vec<PathBuf>> {
+    let name = path.file_name()?.to_str()?;
+    if !layouts::is_manifest_name(name) {
+        return None;
+    }
+    let label = path.display().to_string();
+    match layouts::claude_manifest(opener, &Origin::File(path.to_path_buf()))? {
+        Ok(listed) => {
+            let files = layouts::manifest_files(path, &listed);
+            for missing in &files.missing {
+                plan.problems.push(Problem {
+                    input: format!("{label}: {missing}"),
+                    error: format!(
+                        "the Claude export manifest lists {missing}, which is not beside it"
+                    ),
+                    hint: "download it from the link in Claude's email (each link works once; \
+                           ask for a new export if it has expired) into the manifest's folder, \
+                           then import again; the files that are there were imported"
+                        .to_owned(),
+                });
+            }
+            plan.ignored.push(format!(
+                "{label}: a Claude export manifest (not a conversation file); {} of the {} \
+                 files it lists were found beside it",
+                files.present.len(),
+                listed.len()
+            ));
+            Some(files.present)
+        }
+        Err(e) => {
+            plan.problems.push(Problem {
+                input: label,
+                error: format!("the Claude export manifest cannot be read: {e}"),
+                hint: "check that the file is readable; the files beside it can be imported by \
+                       naming their folder"
+                    .to_owned(),
+            });
+            Some(Vec::new())
+        }
+    }
+}
+
+/// The VS Code workspace of a session file named on its own, from the `workspace.json` of its
+/// workspace folder on disk.
+fn file_workspace(path: &Path, opener: &Opener) -> Option<String> {
+    let rel = path.to_string_lossy().replace('\\', "/");
+    let dir = layouts::workspace_dir(&rel)?;
+    let json = if dir.is_empty() {
+        PathBuf::from("workspace.json")
+    } else {
+        Path::new(&dir).join("workspace.json")
+    };
+    json.is_file()
+        .then(|| layouts::read_workspace(opener, &Origin::File(json)))
+        .flatten()
 }
 
 fn plan_dir(dir: &Path, opener: &Opener, plan: &mut Plan) {
@@ -136,6 +217,18 @@ fn plan_dir(dir: &Path, opener: &Opener, plan: &mut Plan) {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     zips.sort();
+    // A Claude manifest is not a conversation file: it says which files should be there.
+    files.retain(|(rel, origin)| {
+        let Origin::File(path) = origin else {
+            return true;
+        };
+        let is_manifest = rel
+            .rsplit('/')
+            .next()
+            .is_some_and(layouts::is_manifest_name)
+            && claude_manifest(path, opener, plan).is_some();
+        !is_manifest
+    });
     let label = dir.display().to_string();
     arrange(&label, files, opener, plan);
     for z in zips {
@@ -225,6 +318,7 @@ fn arrange(label: &str, files: Vec<(String, Origin)>, opener: &Opener, plan: &mu
                                 plan.units.push(Unit {
                                     origin: o.clone(),
                                     explicit: false,
+                                    workspace: None,
                                 });
                             }
                         }
@@ -261,15 +355,44 @@ fn arrange(label: &str, files: Vec<(String, Origin)>, opener: &Opener, plan: &mu
         }
     }
 
-    for (rel, origin) in by_rel {
-        if taken.contains(&rel) {
+    // VS Code keeps some sessions both in chatSessions/ and as a Copilot transcript: the
+    // chatSessions file wins (it renders the chat more fully).
+    for rel in by_rel.keys() {
+        if let Some(twin) = layouts::chat_session_twins(rel)
+            .into_iter()
+            .find(|t| by_rel.contains_key(t))
+        {
+            taken.insert(rel.clone());
+            plan.ignored.push(format!(
+                "{label}!{rel}: the same session as {twin}, which is read instead"
+            ));
+        }
+    }
+
+    // VS Code workspaces: the folder name in each workspace's workspace.json, read once.
+    let mut workspaces: HashMap<String, Option<String>> = HashMap::new();
+    let mut workspace_of = |rel: &str| {
+        let dir = layouts::workspace_dir(rel)?;
+        workspaces
+            .entry(dir.clone())
+            .or_insert_with(|| {
+                let json = by_rel.get(&join(&dir, "workspace.json"))?;
+                layouts::read_workspace(opener, json)
+            })
+            .clone()
+    };
+    let mut units = Vec::new();
+    for (rel, origin) in &by_rel {
+        if taken.contains(rel) {
             continue;
         }
-        plan.units.push(Unit {
-            origin,
+        units.push(Unit {
+            origin: origin.clone(),
             explicit: false,
+            workspace: workspace_of(rel),
         });
     }
+    plan.units.extend(units);
 }
 
 /// The ordered shard names of `conversations.json` in a 2026 ChatGPT manifest.

@@ -31,4 +31,4 @@ pub use error::ModelError;
 pub use ids::{ConversationId, MessageId};
 pub use parsed::{derive_title, Attachment, ParsedConversation, ParsedMessage, TITLE_MAX_CHARS};
 pub use part::Part;
-pub use values::{timestamp, FolderPath, Role, Source, Tag, Timestamp};
+pub use values::{timestamp, FolderPath, Role, Source, Tag, Timestamp, FOLDER_SEGMENT_MAX_CHARS};

@@ -45,6 +45,13 @@ pub struct ParsedConversation {
     /// Provider fields that are not modelled, kept raw so nothing is lost (a JSON object).
     #[serde(default)]
     pub extra: serde_json::Value,
+    /// A folder below the import's folder that this conversation belongs in, as the provider
+    /// names it: a Claude project's name, a VS Code workspace's folder name. One segment, not
+    /// yet a valid folder name ([`crate::FolderPath::child`] makes it one). Used only when the
+    /// conversation is first imported (where the user filed it later wins), so it is not part
+    /// of the content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subfolder: Option<String>,
 }
 
 /// One message as a provider parser read it.

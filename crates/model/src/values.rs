@@ -201,6 +201,9 @@ const TAG_MAX_CHARS: usize = 64;
 /// Maximum length of a folder path, in characters.
 const FOLDER_MAX_CHARS: usize = 512;
 
+/// Longest folder segment made by [`FolderPath::child`], in characters.
+pub const FOLDER_SEGMENT_MAX_CHARS: usize = 120;
+
 /// A tag: trimmed, 1 to 64 characters, no control characters. Case is kept as given; tags compare
 /// case-sensitively (the store may fold case for lookups).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -311,6 +314,32 @@ impl FolderPath {
             || self.0 == ancestor.0
             || (self.0.starts_with(&ancestor.0) && self.0[ancestor.0.len()..].starts_with('/'))
     }
+
+    /// The folder `name` below this one, `name` made into one valid segment whatever it holds
+    /// (a project or workspace name from an export): slashes become `∕` (U+2215), control
+    /// characters are dropped, white space is folded, `.` and `..` become `_`, and the segment is
+    /// cut to [`FOLDER_SEGMENT_MAX_CHARS`] characters. `None` when nothing is left of `name`,
+    /// or when the whole path would exceed 512 characters.
+    pub fn child(&self, name: &str) -> Option<FolderPath> {
+        let cleaned: String = name
+            .chars()
+            .filter(|c| !c.is_control())
+            .map(|c| if c == '/' || c == '\\' { '\u{2215}' } else { c })
+            .collect();
+        let folded = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+        let segment: String = match folded.as_str() {
+            "" => return None,
+            "." | ".." => "_".to_owned(),
+            s => s.chars().take(FOLDER_SEGMENT_MAX_CHARS).collect(),
+        };
+        let segment = segment.trim_end();
+        let path = if self.is_root() {
+            segment.to_owned()
+        } else {
+            format!("{}/{segment}", self.0)
+        };
+        FolderPath::new(&path).ok()
+    }
 }
 
 impl TryFrom<String> for FolderPath {
@@ -357,6 +386,25 @@ mod tests {
             FolderPath::new(input),
             Err(ModelError::InvalidFolder { .. })
         ));
+    }
+
+    #[test]
+    fn child_folders_make_any_name_one_valid_segment() {
+        let base = FolderPath::new("imported/claude").unwrap();
+        let child = |name: &str| base.child(name).map(|f| f.as_str().to_owned());
+        assert_eq!(child("Thesis").as_deref(), Some("imported/claude/Thesis"));
+        assert_eq!(
+            child("  a/b\\c \n d ").as_deref(),
+            Some("imported/claude/a\u{2215}b\u{2215}c d")
+        );
+        assert_eq!(child("..").as_deref(), Some("imported/claude/_"));
+        assert_eq!(child(" \t "), None);
+        let long = child(&"é".repeat(500)).unwrap();
+        assert_eq!(long.chars().count(), "imported/claude/".len() + 120);
+        assert_eq!(
+            FolderPath::root().child("x").map(|f| f.as_str().to_owned()),
+            Some("x".to_owned())
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One mapping node's message to a [`ParsedMessage`]: role, visible text, parts, hidden flag.
 
 use chat_model::{Attachment, ParsedMessage, Part, Role};
+use chat_parse::has_text;
 use serde_json::{Map, Value};
 
 use crate::cite;
@@ -108,7 +109,7 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
             }
         }
         "code" => {
-            let text = take_string(&mut obj, "text").unwrap_or_default();
+            let text = text_or_parts(&mut obj, "text");
             let language =
                 take_string(&mut obj, "language").filter(|l| !l.is_empty() && l != "unknown");
             if !tool_call {
@@ -124,7 +125,7 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
             }
         }
         "execution_output" | "system_error" => {
-            let text = take_string(&mut obj, "text").unwrap_or_default();
+            let text = text_or_parts(&mut obj, "text");
             parts.push(Part::ToolResult {
                 name: author_name.clone(),
                 call_id: None,
@@ -134,8 +135,17 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
         }
         "tether_browsing_display" => {
             let mut text = String::new();
-            push_text(&mut text, str_field(&obj, "result").unwrap_or(""));
-            push_text(&mut text, str_field(&obj, "summary").unwrap_or(""));
+            push_text(
+                &mut text,
+                &take_string(&mut obj, "result").unwrap_or_default(),
+            );
+            push_text(
+                &mut text,
+                &take_string(&mut obj, "summary").unwrap_or_default(),
+            );
+            if text.is_empty() {
+                text = text_or_parts(&mut obj, "text");
+            }
             parts.push(Part::ToolResult {
                 name: author_name.clone(),
                 call_id: None,
@@ -144,47 +154,43 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
             });
         }
         "tether_quote" | "sonic_webpage" => {
-            let title = str_field(&obj, "title").map(str::to_owned);
-            let url = str_field(&obj, "url").map(str::to_owned);
+            let title = take_string(&mut obj, "title");
+            let url = take_string(&mut obj, "url");
             if title.is_some() || url.is_some() {
                 parts.push(Part::Citation { title, url });
             }
             parts.push(Part::ToolResult {
                 name: author_name.clone(),
                 call_id: None,
-                text: take_string(&mut obj, "text").unwrap_or_default(),
+                text: text_or_parts(&mut obj, "text"),
                 is_error: false,
             });
         }
         "thoughts" => {
             let mut text = String::new();
-            if let Some(Value::Array(thoughts)) = obj.get("thoughts") {
+            if let Some(Value::Array(thoughts)) = obj.remove("thoughts") {
                 for t in thoughts {
-                    if let Some(summary) = t.get("summary").and_then(Value::as_str) {
-                        if !summary.is_empty() {
-                            push_text(&mut text, &format!("**{summary}**"));
-                        }
-                    }
-                    push_text(
-                        &mut text,
-                        t.get("content").and_then(Value::as_str).unwrap_or(""),
-                    );
+                    thought(t, &mut text, &mut parts);
                 }
             }
-            string_parts(&obj, &mut text);
+            take_string_parts(&mut obj, &mut text);
             parts.push(Part::Reasoning { text });
         }
         "reasoning_recap" => {
             let mut text = take_string(&mut obj, "content").unwrap_or_default();
-            string_parts(&obj, &mut text);
+            take_string_parts(&mut obj, &mut text);
             parts.push(Part::Reasoning { text });
         }
         "user_editable_context" => {
-            push_text(&mut content, str_field(&obj, "user_profile").unwrap_or(""));
             push_text(
                 &mut content,
-                str_field(&obj, "user_instructions").unwrap_or(""),
+                &take_string(&mut obj, "user_profile").unwrap_or_default(),
             );
+            push_text(
+                &mut content,
+                &take_string(&mut obj, "user_instructions").unwrap_or_default(),
+            );
+            take_string_parts(&mut obj, &mut content);
         }
         _ => {
             // model_editable_context and any type this parser does not know: readable text
@@ -207,7 +213,17 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
                     value: Value::Object(obj),
                 });
             }
+            obj = Map::new();
         }
+    }
+    // What a known content type carries beyond what was read from it, when it holds text
+    // (`parts` beside `text`, a quote's `domain`, fields a newer export adds).
+    obj.remove("content_type");
+    if obj.values().any(has_text) {
+        parts.push(Part::Raw {
+            kind: format!("chatgpt.{content_type}"),
+            value: Value::Object(obj),
+        });
     }
 
     if cite::has_markers(&content) {
@@ -234,12 +250,6 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
             },
         );
     }
-
-    let hidden = (role == Role::System && meta.is_user_system_message.0 != Some(true))
-        || meta.is_visually_hidden_from_conversation.0 == Some(true)
-        || role == Role::Tool
-        || tool_call
-        || HIDDEN_CONTENT.contains(&content_type.as_str());
 
     let mut attachments = Vec::new();
     for a in &meta.attachments.0 {
@@ -268,6 +278,16 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
         });
     }
 
+    // An assistant node with no text and no parts at all is the placeholder ChatGPT writes
+    // before a tool call: hidden, so a transcript shows no empty bubble.
+    let placeholder = role == Role::Assistant && content.trim().is_empty() && parts.is_empty();
+    let hidden = (role == Role::System && meta.is_user_system_message.0 != Some(true))
+        || meta.is_visually_hidden_from_conversation.0 == Some(true)
+        || role == Role::Tool
+        || tool_call
+        || placeholder
+        || HIDDEN_CONTENT.contains(&content_type.as_str());
+
     let interrupted = meta
         .finish_details
         .0
@@ -295,6 +315,78 @@ fn string_parts(obj: &Map<String, Value>, out: &mut String) {
         for s in items.iter().filter_map(Value::as_str) {
             push_text(out, s);
         }
+    }
+}
+
+/// Appends the string elements of `obj.parts` and removes them; elements of other types stay
+/// in `obj.parts` (and so are kept raw).
+fn take_string_parts(obj: &mut Map<String, Value>, out: &mut String) {
+    let Some(Value::Array(items)) = obj.remove("parts") else {
+        return;
+    };
+    let mut rest = Vec::new();
+    for item in items {
+        match item {
+            Value::String(s) => push_text(out, &s),
+            Value::Null => {}
+            other => rest.push(other),
+        }
+    }
+    if !rest.is_empty() {
+        obj.insert("parts".to_owned(), Value::Array(rest));
+    }
+}
+
+/// The string field `key`, or, when it is missing or empty, the string elements of `parts`
+/// (some exports put a code cell's or a tool output's text there). Both are removed.
+fn text_or_parts(obj: &mut Map<String, Value>, key: &str) -> String {
+    let mut text = take_string(obj, key).unwrap_or_default();
+    if text.is_empty() {
+        take_string_parts(obj, &mut text);
+    }
+    text
+}
+
+/// One entry of a `thoughts` message: its summary (bold) and content, or its chunks when the
+/// content is missing; anything else it holds is kept raw.
+fn thought(t: Value, text: &mut String, parts: &mut Vec<Part>) {
+    let Value::Object(mut t) = t else {
+        if let Value::String(s) = &t {
+            push_text(text, s);
+        } else if has_text(&t) {
+            parts.push(Part::Raw {
+                kind: "chatgpt.thought".into(),
+                value: t,
+            });
+        }
+        return;
+    };
+    if let Some(summary) = take_string(&mut t, "summary").filter(|s| !s.is_empty()) {
+        push_text(text, &format!("**{summary}**"));
+    }
+    let body = take_string(&mut t, "content").unwrap_or_default();
+    if body.is_empty() {
+        if let Some(Value::Array(chunks)) = t.remove("chunks") {
+            push_text(
+                text,
+                &chunks.iter().filter_map(Value::as_str).collect::<String>(),
+            );
+        }
+    } else {
+        push_text(text, &body);
+        // The chunks are the content as it streamed: kept only when they say something else.
+        if let Some(Value::Array(chunks)) = t.get("chunks") {
+            let joined: String = chunks.iter().filter_map(Value::as_str).collect();
+            if joined.is_empty() || body.contains(joined.trim()) {
+                t.remove("chunks");
+            }
+        }
+    }
+    if t.values().any(has_text) {
+        parts.push(Part::Raw {
+            kind: "chatgpt.thought".into(),
+            value: Value::Object(t),
+        });
     }
 }
 

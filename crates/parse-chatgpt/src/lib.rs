@@ -27,7 +27,11 @@
 //! * **Hidden, not dropped.** System prompts, memory/custom-instruction context, tool calls and
 //!   results, reasoning, browsing displays and quotes are kept with `hidden = true` and their
 //!   structure in parts (module `convert`), so a transcript view shows what ChatGPT showed while
-//!   nothing is lost.
+//!   nothing is lost. An assistant node with no text and no parts (the placeholder written
+//!   before a tool call) is hidden too. A content type whose text sits in `parts` rather than in
+//!   its own field (`code`, `execution_output`, `system_error`, `tether_quote`,
+//!   `tether_browsing_display`, `user_editable_context`) keeps it, and whatever a known content
+//!   type carries beyond the fields read from it is kept raw when it holds text.
 //! * **Citations.** `【11†source】` markers and private-use `cite` tokens are turned into Markdown
 //!   links from the message metadata, or removed (module `cite`); they never reach visible text.
 //!
@@ -302,6 +306,7 @@ fn conversation(
         model: non_empty(default_model_slug),
         summary: None,
         extra: Value::Object(extra),
+        subfolder: None,
     })
 }
 

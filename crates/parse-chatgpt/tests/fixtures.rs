@@ -33,6 +33,7 @@ fn hidden_ids(c: &ParsedConversation) -> Vec<&str> {
 #[case::single("single-object.json")]
 #[case::cycle("cycle.json")]
 #[case::bom("bom-and-lone-surrogates.json")]
+#[case::text_in_parts("text-in-parts.json")]
 fn fixtures_snapshot(#[case] file: &str) {
     let sink = run_fixture(file);
     check_invariants(&sink);
@@ -55,6 +56,7 @@ fn fixtures_snapshot(#[case] file: &str) {
 #[case::single("single-object.json")]
 #[case::cycle("cycle.json")]
 #[case::bom("bom-and-lone-surrogates.json")]
+#[case::text_in_parts("text-in-parts.json")]
 #[case::truncated("truncated.json")]
 #[case::bad_items("bad-items.json")]
 fn fixtures_are_detected_with_high_confidence(#[case] file: &str) {
@@ -384,4 +386,63 @@ fn a_stopping_sink_stops_the_parser() {
     )
     .unwrap();
     assert_eq!(sink.0, 1);
+}
+
+/// The text of a message: its content and the text of its parts (raw parts as JSON).
+fn all_text(m: &ParsedMessage) -> String {
+    let mut out = m.content.clone();
+    for p in &m.parts {
+        out.push('\n');
+        match p {
+            Part::Raw { value, .. } => out.push_str(&value.to_string()),
+            other => out.push_str(other.text().unwrap_or("")),
+        }
+    }
+    out
+}
+
+/// Regression: a message of one of these content types whose text sits in `parts` (not in
+/// `text`, `result` or `user_profile`) was stored empty. A peer importer's fixtures have them.
+#[rstest]
+#[case::code_to_a_tool("code_tool", "df.groupby('region').sum()")]
+#[case::code_shown("code_shown", "df.plot(kind='bar')")]
+#[case::execution_output("out", "north    1200")]
+#[case::system_error("err", "Kernel restarted after a memory error")]
+#[case::tether_quote("quote", "Regional sales rose by 4 percent in March.")]
+#[case::tether_browsing_display("browse", "three pages about regional sales")]
+#[case::user_editable_context("ctx", "I work in retail analytics")]
+fn text_in_parts_of_variant_content_types_is_not_stored_empty(
+    #[case] id: &str,
+    #[case] text: &str,
+) {
+    let sink = run_fixture("text-in-parts.json");
+    let m = msg(&sink.conversations[0], id);
+    assert!(all_text(m).contains(text), "{id}: {m:#?}");
+    let kept = match &m.parts[..] {
+        [Part::ToolCall { input, .. }, ..] => input.as_str().unwrap_or("").contains(text),
+        _ => false,
+    } || m.content.contains(text)
+        || m.parts
+            .iter()
+            .any(|p| p.text().is_some_and(|t| t.contains(text)));
+    assert!(
+        kept,
+        "{id}: the text is not in the content or a modelled part"
+    );
+}
+
+#[test]
+fn an_empty_assistant_placeholder_before_a_tool_call_is_hidden() {
+    let sink = run_fixture("text-in-parts.json");
+    let c = &sink.conversations[0];
+    let ph = msg(c, "ph");
+    assert!(ph.content.is_empty() && ph.parts.is_empty());
+    assert!(ph.hidden, "an empty bubble would show");
+    // Visible answers and the visible code cell stay visible.
+    assert!(!msg(c, "a1").hidden);
+    assert!(!msg(c, "code_shown").hidden);
+    assert_eq!(
+        msg(c, "code_shown").content,
+        "```python\ndf.plot(kind='bar')\n```"
+    );
 }

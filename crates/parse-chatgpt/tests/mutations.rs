@@ -19,6 +19,7 @@ const FIXTURES: &[&str] = &[
     "cycle.json",
     "truncated.json",
     "bom-and-lone-surrogates.json",
+    "text-in-parts.json",
     "bad-items.json",
 ];
 

@@ -1,12 +1,13 @@
 //! From one conversation's JSON object to a [`ParsedConversation`].
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 
 use chat_model::{derive_title, Attachment, ParsedConversation, ParsedMessage, Part, Role, Source};
 use chat_parse::{stable_id, time};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use crate::blocks::read_blocks;
 use crate::tree::{self, ParentLink};
 
 /// A conversation as exported. Fields not named here are collected into `extra`.
@@ -50,6 +51,9 @@ struct RawMessage {
     attachments: Option<Vec<Value>>,
     #[serde(default)]
     files: Option<Vec<Value>>,
+    /// Reported in 2026 exports, shape unconfirmed: read like `files`.
+    #[serde(default)]
+    files_v2: Option<Vec<Value>>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -199,12 +203,13 @@ fn build(raw: RawConversation) -> ParsedConversation {
         archived: false,
         model: None,
         summary: raw.summary.filter(|s| !s.trim().is_empty()),
+        subfolder: crate::project::named_project(&extra),
         extra: Value::Object(extra),
     }
 }
 
 /// A timestamp field: parsed, or kept raw in `extra` under `key` when it does not parse.
-fn timestamp(
+pub(crate) fn timestamp(
     value: Option<Value>,
     key: &str,
     extra: &mut Map<String, Value>,
@@ -219,7 +224,7 @@ fn timestamp(
 
 /// A timestamp in any shape [`time::from_value`] reads; also an ISO time whose offset was cut
 /// to a bare sign (`2023-10-07T07:03:01.693863+`, seen in schema-generated samples), as UTC.
-fn parse_time(value: &Value) -> Option<chat_model::Timestamp> {
+pub(crate) fn parse_time(value: &Value) -> Option<chat_model::Timestamp> {
     time::from_value(value).or_else(|| {
         let s = value.as_str()?.trim_end();
         let cut = s.strip_suffix(['+', '-'])?;
@@ -308,7 +313,12 @@ fn message(
     for entry in raw.attachments.unwrap_or_default() {
         read_file_entry(entry, FileKind::Attachment, &id, &mut parts, attachments);
     }
-    for entry in raw.files.unwrap_or_default() {
+    for entry in raw
+        .files
+        .unwrap_or_default()
+        .into_iter()
+        .chain(raw.files_v2.unwrap_or_default())
+    {
         read_file_entry(entry, FileKind::File, &id, &mut parts, attachments);
     }
     if !leftovers.is_empty() {
@@ -332,7 +342,7 @@ fn message(
 }
 
 /// `id`, or `id#2`, `id#3`, ... when it is taken; records it as taken.
-fn unique_id(id: String, used: &mut HashSet<String>) -> String {
+pub(crate) fn unique_id(id: String, used: &mut HashSet<String>) -> String {
     let mut candidate = id.clone();
     let mut n = 2u64;
     while used.contains(&candidate) {
@@ -343,187 +353,9 @@ fn unique_id(id: String, used: &mut HashSet<String>) -> String {
     candidate
 }
 
-/// Reads `content[]` into parts; returns the visible text (text blocks joined by blank lines),
-/// or `None` when no block was of a type this parser reads (including no blocks at all).
-fn read_blocks(blocks: Vec<Value>, parts: &mut Vec<Part>) -> Option<String> {
-    let mut texts: Vec<String> = Vec::new();
-    let mut understood = false;
-    // Ids of tool calls not yet answered, oldest first, for results without `tool_use_id`.
-    let mut pending_calls: VecDeque<String> = VecDeque::new();
-    for block in blocks {
-        let Value::Object(mut block) = block else {
-            parts.push(Part::Raw {
-                kind: "claude.unknown".to_owned(),
-                value: block,
-            });
-            continue;
-        };
-        let kind = match block.get("type") {
-            Some(Value::String(t)) if !t.is_empty() => t.clone(),
-            _ => "unknown".to_owned(),
-        };
-        let read = match kind.as_str() {
-            "text" => text_block(&mut block, &mut texts, parts),
-            "thinking" => thinking_block(&block, parts),
-            "tool_use" => tool_use_block(&mut block, &mut pending_calls, parts),
-            "tool_result" => tool_result_block(&block, &mut pending_calls, parts),
-            _ => false,
-        };
-        understood |= read;
-        if !read {
-            parts.push(Part::Raw {
-                kind: format!("claude.{kind}"),
-                value: Value::Object(block),
-            });
-        }
-    }
-    understood.then(|| texts.join("\n\n"))
-}
-
-fn opt_str(block: &Map<String, Value>, key: &str) -> Result<Option<String>, ()> {
-    match block.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(()),
-    }
-}
-
-/// A text block: its text (when not empty) and its citations. `false` when its fields have
-/// unexpected types, so it is kept raw instead.
-fn text_block(
-    block: &mut Map<String, Value>,
-    texts: &mut Vec<String>,
-    parts: &mut Vec<Part>,
-) -> bool {
-    let Ok(text) = opt_str(block, "text") else {
-        return false;
-    };
-    let citations = match block.get("citations") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
-        Some(_) => return false,
-    };
-    if let Some(text) = text.filter(|t| !t.is_empty()) {
-        texts.push(text);
-    }
-    for citation in citations {
-        match citation_part(&citation) {
-            Some(part) => parts.push(part),
-            None => parts.push(Part::Raw {
-                kind: "claude.citation".to_owned(),
-                value: citation,
-            }),
-        }
-    }
-    true
-}
-
-/// A citation's title and URL, in either the older (`details.url`) or the newer (`title`,
-/// `url`, `metadata.site_name`) shape. `None` when it has neither.
-fn citation_part(citation: &Value) -> Option<Part> {
-    fn s(v: Option<&Value>) -> Option<&str> {
-        v.and_then(Value::as_str).filter(|s| !s.is_empty())
-    }
-    let title = s(citation.get("title"))
-        .or_else(|| s(citation.pointer("/details/title")))
-        .or_else(|| s(citation.pointer("/metadata/site_name")))
-        .map(str::to_owned);
-    let url = s(citation.get("url"))
-        .or_else(|| s(citation.pointer("/details/url")))
-        .map(str::to_owned);
-    if title.is_none() && url.is_none() {
-        return None;
-    }
-    Some(Part::Citation { title, url })
-}
-
-/// A thinking block: its prose, or its summaries when the prose is missing.
-fn thinking_block(block: &Map<String, Value>, parts: &mut Vec<Part>) -> bool {
-    let Ok(thinking) = opt_str(block, "thinking") else {
-        return false;
-    };
-    let text = match thinking.filter(|t| !t.is_empty()) {
-        Some(text) => text,
-        None => block
-            .get("summaries")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.get("summary").and_then(Value::as_str))
-                    .collect::<Vec<_>>()
-                    .join("\n\n")
-            })
-            .unwrap_or_default(),
-    };
-    parts.push(Part::Reasoning { text });
-    true
-}
-
-fn tool_use_block(
-    block: &mut Map<String, Value>,
-    pending_calls: &mut VecDeque<String>,
-    parts: &mut Vec<Part>,
-) -> bool {
-    let (Ok(Some(name)), Ok(id)) = (opt_str(block, "name"), opt_str(block, "id")) else {
-        return false;
-    };
-    let input = block.remove("input").unwrap_or(Value::Null);
-    if let Some(id) = &id {
-        pending_calls.push_back(id.clone());
-    }
-    parts.push(Part::ToolCall { name, id, input });
-    true
-}
-
-fn tool_result_block(
-    block: &Map<String, Value>,
-    pending_calls: &mut VecDeque<String>,
-    parts: &mut Vec<Part>,
-) -> bool {
-    let (Ok(name), Ok(call_id)) = (opt_str(block, "name"), opt_str(block, "tool_use_id")) else {
-        return false;
-    };
-    let text = match block.get("content") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|item| match item {
-                Value::String(s) => Some(s.as_str()),
-                other => other.get("text").and_then(Value::as_str),
-            })
-            .filter(|t| !t.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n\n"),
-        Some(_) => return false,
-    };
-    let is_error = match block.get("is_error") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return false,
-    };
-    let call_id = match call_id {
-        Some(id) => {
-            if let Some(pos) = pending_calls.iter().position(|p| *p == id) {
-                pending_calls.remove(pos);
-            }
-            Some(id)
-        }
-        None => pending_calls.pop_front(),
-    };
-    parts.push(Part::ToolResult {
-        name,
-        call_id,
-        text,
-        is_error,
-    });
-    true
-}
-
 /// A MIME type from Claude's `file_type`, which is either one already (`text/markdown`) or a
 /// bare extension (`txt`). Unknown extensions are kept as given.
-fn mime_type(file_type: String) -> String {
+pub(crate) fn mime_type(file_type: String) -> String {
     let known = match file_type.to_ascii_lowercase().as_str() {
         "txt" | "text" => "text/plain",
         "md" | "markdown" => "text/markdown",

@@ -5,12 +5,21 @@
 //!
 //! The archive's `conversations.json`: a top-level array of conversations, each with `uuid`,
 //! `name`, `summary`, `created_at`/`updated_at` and `chat_messages`. A bare conversation object
-//! (no array around it) is read too. The other files of the archive (`users.json`,
-//! `projects.json`, `memories.json`) are not conversations: [`ClaudeParser::detect`] gives them
-//! [`Confidence::NONE`], and if one is handed to the parser anyway, each of its entries (no
-//! `chat_messages`) is passed over through [`Sink::skipped`]. Detection is by structure only:
-//! ChatGPT ships a `conversations.json` too, but its entries have `mapping`, never
-//! `chat_messages`.
+//! (no array around it) is read too.
+//!
+//! Projects (`projects.json`, an array, in older exports; one `projects/<uuid>.json` object per
+//! project in 2026 exports and inside `projects-000.zip` of a manifest delivery) are read as
+//! one conversation each (module `project`): the description, the instructions and every
+//! document's text become visible messages, and [`ParsedConversation::subfolder`] names the
+//! project, so the importer files it, and any conversation that names the project, in a folder
+//! of the project's name. A project with no description, instructions or documents has nothing
+//! to keep and is passed over.
+//!
+//! The other files of the archive (`users.json`, `memories.json`) are not conversations:
+//! [`ClaudeParser::detect`] gives them [`Confidence::NONE`], and if one is handed to the parser
+//! anyway, each of its entries is passed over through [`Sink::skipped`]. Detection is by
+//! structure only: ChatGPT ships a `conversations.json` too, but its entries have `mapping`,
+//! never `chat_messages`.
 //!
 //! # How
 //!
@@ -35,8 +44,12 @@
 //!   `tool_use_id`, else with the oldest unanswered call of the message); text-block citations
 //!   become [`Part::Citation`]; any other block (`token_budget`, future types, a known type
 //!   whose fields have unexpected types) is kept verbatim as [`Part::Raw`] with kind
-//!   `claude.<type>`. `text` is used only when `content` is missing or empty, or holds no block
-//!   of a type this parser reads (so a renamed text block in a future export still shows).
+//!   `claude.<type>`; text a known block carries beyond what it models (a tool call's
+//!   `message`, thinking summaries beside the prose, titled sources of a tool result) is kept
+//!   the same way. A `voice_note` block's `transcript` is what the person said: it is visible
+//!   text (and a [`Part::Audio`] carrying the transcript). `text` is used only when `content` is
+//!   missing or empty, or holds no block of a type this parser reads (so a renamed text block
+//!   in a future export still shows).
 //! * `sender` `human`/`assistant` map to user/assistant. Anything else becomes a system
 //!   message, with the original sender kept in the message's `claude.message` raw part.
 //! * The tree: a message with `parent_message_uuid` hangs under that message; a parent that is
@@ -52,7 +65,11 @@
 //! * Attachments: `attachments[]` entries (text files, with `extracted_content`) become a
 //!   [`Part::Attachment`] carrying the extracted text (searchable) plus a conversation
 //!   [`Attachment`] (name, size, `file_type` as MIME type); `files[]` entries (images and other
-//!   binaries, whose bytes are not in the export) are kept by name.
+//!   binaries, whose bytes are not in the export) are kept by name, and so are `files_v2`
+//!   entries (reported in 2026, shape unconfirmed).
+//! * A conversation whose export names its project (`project: {uuid, name}`) gets the
+//!   project's name as its [`ParsedConversation::subfolder`]; one that gives only the uuid
+//!   (`project_uuid`) is matched by the importer through [`project_link`].
 //! * Ids: a conversation's id is its `uuid`; without one, a [`stable_id`] over its creation
 //!   time and first message, never its array position. A message's id is its `uuid`; without
 //!   one, a [`stable_id`] of the conversation id, its `created_at` and its text; duplicates get
@@ -78,9 +95,15 @@
 //! [`Attachment`]: chat_model::Attachment
 //! [`stable_id`]: chat_parse::stable_id
 //! [`ParsedConversation::extra`]: chat_model::ParsedConversation::extra
+//! [`ParsedConversation::subfolder`]: chat_model::ParsedConversation::subfolder
+//! [`Part::Audio`]: chat_model::Part::Audio
 
+mod blocks;
 mod convert;
+mod project;
 mod tree;
+
+pub use project::{project_link, ProjectLink, PROJECT_ID_PREFIX};
 
 use chat_model::Source;
 use chat_parse::json::{ArrayStream, Element};
@@ -103,13 +126,22 @@ impl Parser for ClaudeParser {
     /// `chat_messages` is what sets a Claude conversation apart (ChatGPT has `mapping`; users,
     /// projects and memories have neither). With `uuid` and a message `sender` as well the
     /// claim is [`Confidence::HIGH`]; with only one of them [`Confidence::MEDIUM`]; with
-    /// `chat_messages` alone [`Confidence::LOW`]. The file name is never looked at.
+    /// `chat_messages` alone [`Confidence::LOW`]. A project file (`uuid` with `prompt_template`,
+    /// `is_starter_project`, or `docs` and `description`) is [`Confidence::HIGH`]. The file name is never looked
+    /// at.
     fn detect(&self, probe: &Probe<'_>) -> Confidence {
         if !matches!(probe.first_byte(), Some(b'[' | b'{')) {
             return Confidence::NONE;
         }
         if !probe.has_key("chat_messages") {
-            return Confidence::NONE;
+            let project = probe.has_key("prompt_template")
+                || probe.has_key("is_starter_project")
+                || (probe.has_key("docs") && probe.has_key("description"));
+            return if project && probe.has_key("uuid") && !probe.has_key("mapping") {
+                Confidence::HIGH
+            } else {
+                Confidence::NONE
+            };
         }
         match (probe.has_key("uuid"), probe.has_key("sender")) {
             (true, true) => Confidence::HIGH,
@@ -163,6 +195,21 @@ fn read_element(element: &Element<'_>, sink: &mut dyn Sink) -> Flow {
     let id = convert::str_field(&object, "uuid");
     let title = convert::str_field(&object, "name");
     if !object.contains_key("chat_messages") {
+        if project::is_project(&object) {
+            if project::is_empty_project(&object) {
+                return sink.skipped(Skipped {
+                    item: ItemRef {
+                        index: Some(element.index),
+                        id,
+                        title,
+                    },
+                    reason: "an empty project (no description, instructions or documents): \
+                             nothing to keep"
+                        .to_owned(),
+                });
+            }
+            return sink.conversation(project::project(object));
+        }
         return sink.skipped(Skipped {
             item: ItemRef {
                 index: Some(element.index),

@@ -34,6 +34,8 @@ fn outcome(sink: &CollectSink) -> Outcome<'_> {
 #[case::no_ids("no-ids.json")]
 #[case::single_object("single-object.json")]
 #[case::projects("projects.json")]
+#[case::project_2026("project-2026.json")]
+#[case::voice_note("voice-note.json")]
 #[case::bad_items("bad-items.json")]
 fn fixtures_parse_as_snapshotted(#[case] name: &str) {
     let sink = parse_fixture(name);
@@ -157,6 +159,11 @@ fn content_blocks_make_text_reasoning_tools_citations_and_raw_parts() {
             "claude.image_generation_v9",
             "claude.unknown",
             "claude.unknown",
+            // Text the known blocks carry beyond their parts, after every block's parts.
+            "claude.thinking",
+            "claude.tool_use",
+            "claude.tool_result",
+            "claude.citation",
             "claude.message"
         ]
     );
@@ -353,7 +360,6 @@ fn a_bare_conversation_object_is_read() {
 }
 
 #[rstest]
-#[case::projects("projects.json")]
 #[case::users("users.json")]
 #[case::memories("memories.json")]
 fn other_archive_files_are_not_conversations(#[case] name: &str) {
@@ -371,6 +377,9 @@ fn other_archive_files_are_not_conversations(#[case] name: &str) {
 #[case::attachments("attachments.json")]
 #[case::single("single-object.json")]
 #[case::bom("bad-items.json")]
+#[case::projects("projects.json")]
+#[case::project_2026("project-2026.json")]
+#[case::voice_note("voice-note.json")]
 fn conversation_files_are_detected_by_structure(#[case] name: &str) {
     assert_eq!(detect(name, &fixture(name)), Confidence::HIGH);
     // The name plays no part.
@@ -542,4 +551,121 @@ fn parser_identity() {
         chat_parse_claude::ClaudeParser.source(),
         chat_model::Source::Claude
     );
+}
+
+#[test]
+fn projects_become_conversations_named_after_their_folder() {
+    // The older single projects.json (an array) and the 2026 one-object-per-file form.
+    let sink = parse_fixture("projects.json");
+    assert_consistent(&sink);
+    let p = &sink.conversations[0];
+    assert_eq!(p.source_id, "project:proj-1");
+    assert_eq!(p.title, "Rust notes — project");
+    assert_eq!(p.subfolder.as_deref(), Some("Rust notes"));
+    assert_eq!(
+        chat_parse_claude::project_link(p),
+        chat_parse_claude::ProjectLink::Project { uuid: "proj-1" }
+    );
+
+    let sink = parse_fixture("project-2026.json");
+    assert_consistent(&sink);
+    let p = &sink.conversations[0];
+    assert_eq!(p.subfolder.as_deref(), Some("Thesis / chapter 2"));
+    let texts: Vec<(&str, Role, &str, bool)> = p
+        .messages
+        .iter()
+        .map(|m| (m.source_id.as_str(), m.role, m.content.as_str(), m.hidden))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (
+                "description",
+                Role::System,
+                "Drafting the related-work chapter on federated learning.",
+                false
+            ),
+            (
+                "prompt_template",
+                Role::System,
+                "You are a careful academic editor. Keep British spelling.",
+                false
+            ),
+            (
+                "doc:doc-outline",
+                Role::User,
+                "# Outline\n\n1. Secure aggregation\n2. Differential privacy budgets",
+                false
+            ),
+            (
+                "doc:doc-refs",
+                Role::User,
+                "@article{mcmahan2017, title={Communication-Efficient Learning}}",
+                false
+            ),
+        ]
+    );
+    assert!(matches!(
+        &p.messages[2].parts[0],
+        Part::Attachment { name, mime_type: Some(m), .. } if name == "outline.md" && m == "text/markdown"
+    ));
+    // A field the parser does not model, holding text, is kept with the document.
+    assert!(p.messages[3].parts.iter().any(|part| matches!(
+        part,
+        Part::Raw { kind, value } if kind == "claude.project_doc" && value["summary_note"] == "imported from Zotero"
+    )));
+    assert_eq!(p.attachments.len(), 2);
+    assert_eq!(p.extra["creator"]["full_name"], "Grace");
+    assert_eq!(
+        to_rfc3339(p.updated_at.unwrap()),
+        "2026-05-20T17:45:12.123Z"
+    );
+}
+
+#[test]
+fn a_voice_note_transcript_is_the_visible_text_of_the_message() {
+    let sink = parse_fixture("voice-note.json");
+    assert_consistent(&sink);
+    let c = &sink.conversations[0];
+    let human = &c.messages[0];
+    assert_eq!(human.content, "Can you help me with my Python code?");
+    assert!(!human.hidden);
+    assert_eq!(c.title, "Can you help me with my Python code?");
+    assert!(human.parts.iter().any(|p| matches!(
+        p,
+        Part::Audio { transcript: Some(t), .. } if t == "Can you help me with my Python code?"
+    )));
+    // files_v2 entries are read like files.
+    assert!(human.parts.iter().any(|p| matches!(
+        p,
+        Part::Attachment { name, .. } if name == "screenshot.png"
+    )));
+    // The conversation names its project only by uuid: the importer files it.
+    assert_eq!(c.subfolder, None);
+    assert_eq!(
+        chat_parse_claude::project_link(c),
+        chat_parse_claude::ProjectLink::Member {
+            uuid: "5d0c1a7e-3f5b-4c86-9a61-0b2f8f1e2a10"
+        }
+    );
+}
+
+#[test]
+fn a_conversation_naming_its_project_carries_the_project_folder() {
+    let sink = parse_fixture("blocks.json");
+    assert_eq!(
+        sink.conversations[0].subfolder.as_deref(),
+        Some("Rust notes")
+    );
+}
+
+#[test]
+fn an_empty_project_is_passed_over_not_imported_blank() {
+    let sink = common::run_ok(
+        "projects.json",
+        br#"[{"uuid": "p", "name": "Work", "description": "", "prompt_template": "", "docs": []}]"#,
+    );
+    assert!(sink.conversations.is_empty());
+    assert_eq!(sink.skipped.len(), 1);
+    assert!(sink.skipped[0].reason.contains("empty project"));
 }

@@ -19,6 +19,8 @@ const FIXTURES: &[&str] = &[
     "bad-items.json",
     "truncated.json",
     "projects.json",
+    "project-2026.json",
+    "voice-note.json",
 ];
 
 /// Interesting bytes to insert: JSON structure, escapes, surrogate halves, a BOM piece, invalid

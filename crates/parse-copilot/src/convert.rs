@@ -142,6 +142,7 @@ pub(crate) fn convert(mut root: Map<String, Value>, errors: &mut Vec<ItemError>)
         model,
         summary: None,
         extra: Value::Object(root),
+        subfolder: None,
     }))
 }
 
@@ -283,6 +284,20 @@ fn convert_request(
             }
         }
     }
+    // Fields of the message object besides its text and parts, when they hold text.
+    if let Some(Value::Object(m)) = message {
+        let rest: Map<String, Value> = m
+            .iter()
+            .filter(|(k, v)| !matches!(k.as_str(), "text" | "parts") && chat_parse::has_text(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !rest.is_empty() {
+            user_parts.push(Part::Raw {
+                kind: "copilot.message".to_owned(),
+                value: Value::Object(rest),
+            });
+        }
+    }
     if let Some(parts) = message
         .and_then(|m| m.get("parts"))
         .and_then(Value::as_array)
@@ -400,7 +415,7 @@ fn convert_request(
     );
     let mut content = String::new();
     let mut parts = Vec::new();
-    convert_response(response, &mut content, &mut parts);
+    crate::response::convert_response(response, &mut content, &mut parts);
     parts.extend(references);
     if let Some(details) = error_details {
         parts.push(Part::Raw {
@@ -426,216 +441,6 @@ fn convert_request(
     }
 }
 
-/// Appends markdown to the content. A new run of text after a non-text part (a tool call,
-/// thinking) starts a new paragraph so the runs do not run into each other.
-fn push_text(content: &mut String, text: &str, new_run: &mut bool) {
-    if *new_run && !content.is_empty() && !content.ends_with('\n') && !text.starts_with('\n') {
-        content.push_str("\n\n");
-    }
-    *new_run = false;
-    content.push_str(text);
-}
-
-fn markdown_value(v: Option<&Value>) -> Option<&str> {
-    match v? {
-        Value::String(s) => Some(s),
-        Value::Object(m) => m.get("value").and_then(Value::as_str),
-        _ => None,
-    }
-}
-
-/// A raw part `copilot.<kind>`; the part's own `kind` field, now in the name, is dropped.
-fn raw(kind: &str, mut value: Value) -> Part {
-    if let Value::Object(map) = &mut value {
-        if map.get("kind").and_then(Value::as_str) == Some(kind) {
-            map.remove("kind");
-        }
-    }
-    Part::Raw {
-        kind: format!("copilot.{kind}"),
-        value,
-    }
-}
-
-fn convert_response(response: Vec<Value>, content: &mut String, parts: &mut Vec<Part>) {
-    // prepareToolInvocation announces a call that a later toolInvocationSerialized records in
-    // full: only an announcement without a record becomes a ToolCall of its own.
-    let recorded_tools: HashSet<String> = response
-        .iter()
-        .filter(|p| p.get("kind").and_then(Value::as_str) == Some("toolInvocationSerialized"))
-        .filter_map(|p| p.get("toolId").and_then(Value::as_str))
-        .map(str::to_owned)
-        .collect();
-    let mut new_run = false;
-    for part in response {
-        let Value::Object(obj) = part else {
-            parts.push(raw("unknown", part));
-            continue;
-        };
-        let kind = match obj.get("kind") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(k)) => Some(k.clone()),
-            Some(_) => Some("unknown".to_owned()),
-        };
-        match kind.as_deref() {
-            None => match obj.get("value").and_then(Value::as_str) {
-                Some(text) => push_text(content, text, &mut new_run),
-                None => parts.push(raw("unknown", Value::Object(obj))),
-            },
-            Some("markdownContent") => match markdown_value(obj.get("content")) {
-                Some(text) => push_text(content, text, &mut new_run),
-                None => parts.push(raw("markdownContent", Value::Object(obj))),
-            },
-            Some("markdownVuln") => {
-                if let Some(text) = markdown_value(obj.get("content")) {
-                    push_text(content, text, &mut new_run);
-                }
-                parts.push(raw("markdownVuln", Value::Object(obj)));
-            }
-            Some("inlineReference") => {
-                let url = obj.get("inlineReference").and_then(uri_string);
-                let name = obj
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_owned)
-                    .or_else(|| url.as_deref().map(|u| basename(u).to_owned()));
-                if let Some(name) = &name {
-                    push_text(content, &format!("`{name}`"), &mut new_run);
-                }
-                parts.push(Part::Citation { title: name, url });
-            }
-            Some("thinking") => {
-                let text = match obj.get("value") {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Array(items)) => {
-                        items.iter().filter_map(Value::as_str).collect::<String>()
-                    }
-                    _ => String::new(),
-                };
-                if text.trim().is_empty() {
-                    parts.push(raw("thinking", Value::Object(obj)));
-                } else {
-                    parts.push(Part::Reasoning { text });
-                    new_run = true;
-                }
-            }
-            Some("toolInvocationSerialized") => {
-                tool_invocation(obj, parts);
-                new_run = true;
-            }
-            Some("prepareToolInvocation") => {
-                let name = obj
-                    .get("toolName")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                match name {
-                    Some(name) if !recorded_tools.contains(&name) => {
-                        parts.push(Part::ToolCall {
-                            name,
-                            id: None,
-                            input: Value::Null,
-                        });
-                        new_run = true;
-                    }
-                    _ => parts.push(raw("prepareToolInvocation", Value::Object(obj))),
-                }
-            }
-            Some("codeCitation") => {
-                let url = obj.get("value").and_then(uri_string);
-                let title = obj
-                    .get("license")
-                    .and_then(Value::as_str)
-                    .map(|l| format!("code citation ({l})"));
-                parts.push(Part::Citation { title, url });
-            }
-            Some(other) => parts.push(raw(other, Value::Object(obj))),
-        }
-    }
-}
-
-/// A `toolInvocationSerialized` part: a [`Part::ToolCall`], a [`Part::ToolResult`] when the
-/// result was recorded, and the remaining fields (messages shown, confirmation, source) raw.
-fn tool_invocation(mut obj: Map<String, Value>, parts: &mut Vec<Part>) {
-    let name = obj
-        .remove("toolId")
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "unknown tool".to_owned());
-    let id = obj
-        .remove("toolCallId")
-        .and_then(|v| v.as_str().map(str::to_owned));
-    let details = obj.remove("resultDetails");
-    let input = details
-        .as_ref()
-        .and_then(|d| d.get("input"))
-        .map(|i| match i {
-            Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| i.clone()),
-            other => other.clone(),
-        })
-        .or_else(|| {
-            let data = obj.get("toolSpecificData")?;
-            data.get("rawInput")
-                .cloned()
-                .or_else(|| data.get("commandLine").cloned())
-        })
-        .unwrap_or(Value::Null);
-    parts.push(Part::ToolCall {
-        name: name.clone(),
-        id: id.clone(),
-        input,
-    });
-    if let Some(details) = details {
-        let (text, is_error) = match &details {
-            Value::Array(uris) => (
-                uris.iter()
-                    .filter_map(uri_string)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                false,
-            ),
-            Value::Object(d) => {
-                let text = d
-                    .get("output")
-                    .and_then(Value::as_array)
-                    .map(|out| {
-                        out.iter()
-                            .filter_map(|o| match o.get("value") {
-                                Some(Value::String(s))
-                                    if o.get("isText").and_then(Value::as_bool) != Some(false) =>
-                                {
-                                    Some(s.clone())
-                                }
-                                Some(_) => Some(format!(
-                                    "[binary output{}]",
-                                    o.get("mimeType")
-                                        .and_then(Value::as_str)
-                                        .map(|m| format!(": {m}"))
-                                        .unwrap_or_default()
-                                )),
-                                None => None,
-                            })
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    })
-                    .unwrap_or_default();
-                (
-                    text,
-                    d.get("isError").and_then(Value::as_bool) == Some(true),
-                )
-            }
-            Value::String(s) => (s.clone(), false),
-            _ => (String::new(), false),
-        };
-        parts.push(Part::ToolResult {
-            name: Some(name),
-            call_id: id,
-            text,
-            is_error,
-        });
-    }
-    parts.push(raw("toolInvocationSerialized", Value::Object(obj)));
-}
-
 /// A citation from a request's `contentReferences` / `codeCitations` entry.
 fn reference_citation(entry: &Value) -> Option<Part> {
     let reference = entry.get("reference").or_else(|| entry.get("value"))?;
@@ -654,7 +459,7 @@ fn reference_citation(entry: &Value) -> Option<Part> {
 }
 
 /// A readable URI from VS Code's `UriComponents`, a `Location` (`{uri, range}`) or a string.
-fn uri_string(value: &Value) -> Option<String> {
+pub(crate) fn uri_string(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Object(m) => {
@@ -673,7 +478,7 @@ fn uri_string(value: &Value) -> Option<String> {
     }
 }
 
-fn basename(uri: &str) -> &str {
+pub(crate) fn basename(uri: &str) -> &str {
     let trimmed = uri.trim_end_matches('/');
     trimmed.rsplit('/').next().unwrap_or(trimmed)
 }

@@ -1,6 +1,6 @@
 //! Parser for VS Code GitHub Copilot Chat sessions, behind the `chat-parse` [`Parser`] trait.
 //!
-//! VS Code keeps a chat in three shapes, each one conversation per file, all read by
+//! VS Code keeps a chat in four shapes, each one conversation per file, all read by
 //! [`CopilotParser`] and told apart by structure, never by file name:
 //!
 //! 1. **"Chat: Export Chat..." files**: an object with a `requests` array and a
@@ -22,6 +22,14 @@
 //!    VS Code was appending) is reported the same way after every complete line was replayed.
 //!    An empty log is [`ParseError::Empty`]; a log without a readable initial entry is an error
 //!    for the whole input.
+//! 4. **Event logs** `GitHub.copilot-chat/transcripts/<sessionId>.jsonl` (Copilot Chat 0.42 and
+//!    later; the default storage of agent sessions from 0.51) and the Copilot CLI's
+//!    `session-state/<id>/events.jsonl`: one `{type, data, id, timestamp, parentId}` event per
+//!    line. A log is recognised by its first line (a dotted `type` and a `data` object); see
+//!    the private `transcript` module for what each event becomes. Tool executions are hidden
+//!    tool messages with their arguments and results; the conversation id is
+//!    `transcript:<sessionId>` ([`TRANSCRIPT_ID_PREFIX`]), so it never merges with a
+//!    `chatSessions` file of the same session.
 //!
 //! When one session exists both as `.json` and `.jsonl` (VS Code migrates lazily and leaves the
 //! old file), **the `.jsonl` wins**: it is the newer state. Which files to read is the import
@@ -91,6 +99,10 @@
 
 mod convert;
 mod log;
+mod response;
+mod transcript;
+
+pub use transcript::TRANSCRIPT_ID_PREFIX;
 
 use chat_model::Source;
 use chat_parse::json::ArrayStream;
@@ -120,7 +132,7 @@ impl Parser for CopilotParser {
         if head.first() != Some(&b'{') {
             return Confidence::NONE;
         }
-        if starts_like_log(head) {
+        if starts_like_log(head) || transcript::looks_like(head) {
             return Confidence::HIGH;
         }
         let requests = probe.has_key("requests");
@@ -171,6 +183,8 @@ impl Parser for CopilotParser {
         }
         if starts_like_log(&body[start..]) || first_line_is_initial(body) {
             parse_log(body, bom as u64, input.name, sink)
+        } else if transcript::looks_like(&body[start..]) {
+            transcript::parse(body, bom as u64, input.name, sink)
         } else {
             parse_document(&bytes, input.name, sink)
         }

@@ -144,7 +144,7 @@ fn line_error(
 /// One line as a JSON object. The error says whether the line was cut off.
 // The error is the cold path (one per bad line) and goes by value into the error list.
 #[allow(clippy::result_large_err)]
-fn read_entry(
+pub(crate) fn read_entry(
     line: &[u8],
     start: u64,
     line_no: u64,

@@ -8,7 +8,7 @@ use chat_parse::ParseError;
 use common::{fixture, parse_bytes};
 use proptest::prelude::*;
 
-const FIXTURES: [&str; 8] = [
+const FIXTURES: [&str; 11] = [
     "export.json",
     "pending.json",
     "export-bom-surrogate.json",
@@ -17,6 +17,9 @@ const FIXTURES: [&str; 8] = [
     "chatSessions/0f8fad5b-d9cb-469f-a165-70867728950e.json",
     "chatSessions/0f8fad5b-d9cb-469f-a165-70867728950e.jsonl",
     "chatSessions/damaged.jsonl",
+    "transcripts/6f1c2d3e-4a5b-4c6d-8e9f-0a1b2c3d4e5f.jsonl",
+    "transcripts/cli-c7a9e0b1-2222-4333-8444-955566677788.jsonl",
+    "transcripts/0b0b0b0b-1111-4222-8333-944455566677.jsonl",
 ];
 
 #[test]

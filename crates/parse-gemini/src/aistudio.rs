@@ -155,8 +155,15 @@ fn prompt_to_conversation(value: Value, stem: &str) -> Option<ParsedConversation
 
     let mut turns: Vec<Turn> = Vec::new();
     for (index, chunk) in chunks.into_iter().enumerate() {
-        let Value::Object(chunk) = chunk else {
-            continue;
+        let chunk = match chunk {
+            Value::Object(chunk) => chunk,
+            // A bare string where a chunk was expected: the user's text, not dropped.
+            Value::String(text) => {
+                let mut m = Map::new();
+                m.insert("text".to_owned(), Value::String(text));
+                m
+            }
+            _ => continue,
         };
         let role = match chunk.get("role").and_then(Value::as_str) {
             Some("model" | "assistant") => Role::Assistant,
@@ -263,6 +270,7 @@ fn prompt_to_conversation(value: Value, stem: &str) -> Option<ParsedConversation
         model,
         summary: None,
         extra: Value::Object(top),
+        subfolder: None,
     })
 }
 
@@ -325,17 +333,23 @@ fn add_chunk(turn: &mut Turn, mut chunk: Map<String, Value>) {
     }
     if let Some(Value::Array(parts)) = chunk.remove("parts") {
         for part in parts {
-            let Value::Object(mut part) = part else {
-                continue;
-            };
-            if chunk_text.is_none() {
-                if let Some(text) = part.get("text").and_then(Value::as_str) {
-                    let thought =
-                        is_thought || part.get("thought").and_then(Value::as_bool) == Some(true);
-                    if !text.is_empty() {
-                        push_text(turn, text.to_owned(), thought);
-                    }
+            let mut part = match part {
+                Value::Object(part) => part,
+                Value::String(text) => {
+                    let mut m = Map::new();
+                    m.insert("text".to_owned(), Value::String(text));
+                    m
                 }
+                _ => continue,
+            };
+            let part_text = part.get("text").and_then(Value::as_str).unwrap_or("");
+            // A part whose text the chunk's `text` does not already hold (a thought chunk's
+            // parts are sometimes a different summary) keeps its text too.
+            let duplicate = chunk_text.as_deref().is_some_and(|t| t.contains(part_text));
+            if !duplicate && !part_text.is_empty() {
+                let thought =
+                    is_thought || part.get("thought").and_then(Value::as_bool) == Some(true);
+                push_text(turn, part_text.to_owned(), thought);
             }
             structured(turn, &part);
             part.retain(|k, _| !PART_FIELDS.contains(&k.as_str()));

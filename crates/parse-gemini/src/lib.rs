@@ -59,7 +59,9 @@
 //!   `models/`) is the model of the conversation and of each assistant message.
 //!
 //! Both parsers keep the provider fields they do not model: per record or chunk as
-//! [`Part::Raw`], per file in [`ParsedConversation::extra`]. Neither panics on any input: JSON
+//! [`Part::Raw`], per file in [`ParsedConversation::extra`]. Text in a shape they do not expect
+//! is never dropped: a `safeHtmlItem` entry without an `html` string stays in the record's raw
+//! part, and a bare string where an AI Studio chunk or part was expected is read as its text. Neither panics on any input: JSON
 //! errors inside an element (invalid UTF-8, nesting past serde_json's limit) are item errors;
 //! lone surrogate escapes are repaired by `chat-parse`; a truncated file yields what was
 //! complete and then [`ParseError::Truncated`]. Answer HTML nested deeper than any real answer

@@ -275,12 +275,14 @@ fn classify(value: Value, index: u64, converter: &HtmlToMarkdown) -> Record {
         .chain(obj.get("titleUrl").and_then(Value::as_str))
         .find_map(app_id);
     let answers = match obj.remove("safeHtmlItem") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|item| item.get("html").and_then(Value::as_str))
-            .map(|h| html::to_markdown(converter, h))
-            .filter(|md| !md.is_empty())
-            .collect(),
+        Some(Value::Array(items)) => {
+            let (answers, rest) = answers(items, converter);
+            if !rest.is_empty() {
+                // Entries without an `html` string (or fields beside it): kept, not dropped.
+                obj.insert("safeHtmlItem".to_owned(), Value::Array(rest));
+            }
+            answers
+        }
         Some(other) => {
             obj.insert("safeHtmlItem".to_owned(), other);
             Vec::new()
@@ -342,6 +344,31 @@ fn classify(value: Value, index: u64, converter: &HtmlToMarkdown) -> Record {
         raw: obj,
         product,
     }))
+}
+
+/// The answers of `safeHtmlItem` as Markdown, and what else its entries hold (entries without
+/// an `html` string, fields beside it) to keep raw.
+fn answers(items: Vec<Value>, converter: &HtmlToMarkdown) -> (Vec<String>, Vec<Value>) {
+    let mut answers = Vec::new();
+    let mut rest = Vec::new();
+    for item in items {
+        let Value::Object(mut entry) = item else {
+            if chat_parse::has_text(&item) {
+                rest.push(item);
+            }
+            continue;
+        };
+        if let Some(Value::String(h)) = entry.remove("html") {
+            let md = html::to_markdown(converter, &h);
+            if !md.is_empty() {
+                answers.push(md);
+            }
+        }
+        if entry.values().any(chat_parse::has_text) {
+            rest.push(Value::Object(entry));
+        }
+    }
+    (answers, rest)
 }
 
 /// The prompt text of a prompt record's title, or `None` for other verbs.
@@ -523,6 +550,7 @@ fn build(mut prompts: Vec<Prompt>, conversation_ids: &mut HashSet<String>) -> Pa
         model: None,
         summary: None,
         extra: Value::Object(extra),
+        subfolder: None,
     }
 }
 

@@ -204,3 +204,26 @@ fn invalid_utf8_and_deep_nesting_are_item_errors() {
     assert!(result.is_ok());
     assert!(sink.errors[0].message.contains("recursion"));
 }
+
+#[test]
+fn string_chunks_and_parts_and_parts_the_text_lacks_are_kept() {
+    let bytes =
+        br#"{"runSettings": {"model": "models/gemini-2.5-pro"}, "chunkedPrompt": {"chunks": [
+        "a bare string chunk",
+        {"role": "user", "parts": ["a bare string part", {"text": " and an object part"}]},
+        {"role": "model", "text": "The answer.", "isThought": false,
+         "parts": [{"text": "The answer."}, {"text": "A summary the text lacks", "thought": true}]}
+    ]}}"#;
+    let sink = run_ok(&AiStudioParser, "Strings", bytes);
+    let c = &sink.conversations[0];
+    let user = &c.messages[0];
+    assert!(user.content.contains("a bare string chunk"));
+    assert!(user.content.contains("a bare string part"));
+    assert!(user.content.contains("and an object part"));
+    let model = &c.messages[1];
+    assert_eq!(model.content, "The answer.");
+    assert!(model
+        .parts
+        .iter()
+        .any(|p| matches!(p, Part::Reasoning { text } if text == "A summary the text lacks")));
+}

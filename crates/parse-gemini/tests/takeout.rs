@@ -328,3 +328,23 @@ fn bad_items_are_item_errors_and_the_rest_imports() {
     let deep = by_id(&sink.conversations, "feedbeef");
     assert_eq!(deep.messages[1].content, "nested answer");
 }
+
+#[test]
+fn answer_entries_without_html_are_kept_not_dropped() {
+    let bytes = br#"[{"header": "Gemini Apps", "title": "Prompted what is a monad", "time": "2026-02-03T10:11:12.345Z",
+        "products": ["Gemini Apps"],
+        "safeHtmlItem": [{"html": "<p>A monoid in the category of endofunctors.</p>"},
+                         {"text": "A plain-text draft the HTML lacks"}, "a bare string draft"]}]"#;
+    let sink = run_ok(&TakeoutParser, "MyActivity.json", bytes);
+    let c = &sink.conversations[0];
+    assert_eq!(c.messages.len(), 2);
+    assert!(c.messages[1].content.contains("endofunctors"));
+    let Part::Raw { value, .. } = &c.messages[0].parts[0] else {
+        panic!("{:?}", c.messages[0].parts)
+    };
+    assert_eq!(
+        value["safeHtmlItem"][0]["text"],
+        "A plain-text draft the HTML lacks"
+    );
+    assert_eq!(value["safeHtmlItem"][1], "a bare string draft");
+}

@@ -85,9 +85,47 @@ pub fn stable_id(pieces: &[&str]) -> String {
     format!("{:032x}", hasher.digest128())
 }
 
+/// Whether a JSON value holds a non-blank string anywhere (walked without recursion). Parsers
+/// use it to decide whether leftover provider fields carry text worth keeping raw.
+pub fn has_text(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if !s.trim().is_empty() => return true,
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Removes a string field and returns it; a field of another type is left in place (so whoever
+/// keeps the object's leftovers keeps it too), and `null` is removed as absent.
+pub fn take_str(map: &mut serde_json::Map<String, serde_json::Value>, key: &str) -> Option<String> {
+    use serde_json::Value;
+    match map.remove(key) {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Null) | None => None,
+        Some(other) => {
+            map.insert(key.to_owned(), other);
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_found_at_any_depth() {
+        assert!(has_text(&serde_json::json!({"a": [1, {"b": " x "}]})));
+        assert!(!has_text(
+            &serde_json::json!({"a": [1, {"b": "  "}], "c": null, "d": false})
+        ));
+    }
 
     #[test]
     fn stable_ids_depend_on_content_and_boundaries() {

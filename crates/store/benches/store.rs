@@ -170,6 +170,7 @@ impl TextGen {
             model: Some("gpt-4o".into()),
             summary: None,
             extra: serde_json::Value::Null,
+            subfolder: None,
         }
     }
 

@@ -12,6 +12,7 @@ use chat_parse::{Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skippe
 use super::batch::{Batcher, Event};
 use crate::detect::{detect, wrong_source_message, Detected};
 use crate::plan::Unit;
+use crate::run_context::RunContext;
 use crate::source::{OpenError, Opener, Origin};
 use crate::{ImportOptions, ProgressState};
 
@@ -41,6 +42,7 @@ impl ParseThread<'_> {
     pub(super) fn parse_all(&self, units: &[Unit], base: usize, out: &mut Batcher<'_>) {
         let mut bytes_done = 0u64;
         let mut slot = base;
+        let mut context = RunContext::default();
         for unit in units {
             if self.options.cancel.load(Ordering::Relaxed) {
                 return;
@@ -48,7 +50,7 @@ impl ParseThread<'_> {
             if let Ok(mut current) = self.progress.current.lock() {
                 current.clone_from(&unit.origin.display());
             }
-            match self.parse_unit(unit, slot, &mut bytes_done, out) {
+            match self.parse_unit(unit, slot, &mut bytes_done, &mut context, out) {
                 Next::Counted => slot += 1,
                 Next::Passed => {}
                 Next::Stop => return,
@@ -61,6 +63,7 @@ impl ParseThread<'_> {
         unit: &Unit,
         slot: usize,
         bytes_done: &mut u64,
+        context: &mut RunContext,
         out: &mut Batcher<'_>,
     ) -> Next {
         let name = unit.origin.display();
@@ -112,7 +115,7 @@ impl ParseThread<'_> {
             }
             Detected::Parser(i) => {
                 let parser = &*self.parsers[i];
-                self.parse_with(parser, unit, &name, slot, bytes_done, out)
+                self.parse_with(parser, unit, &name, slot, bytes_done, context, out)
             }
         }
     }
@@ -125,6 +128,7 @@ impl ParseThread<'_> {
         name: &str,
         slot: usize,
         bytes_done: &mut u64,
+        context: &mut RunContext,
         out: &mut Batcher<'_>,
     ) -> Next {
         if !out.send(Event::Begin {
@@ -145,6 +149,7 @@ impl ParseThread<'_> {
             last_notified: 0,
             alive: true,
         };
+        let mut across = context.sink(&mut sink, unit.workspace.as_deref());
         let outcome = self.opener.with_reader(&unit.origin, |opened| {
             parser.parse(
                 Input {
@@ -152,7 +157,7 @@ impl ParseThread<'_> {
                     reader: opened.reader,
                     size: opened.size,
                 },
-                &mut sink,
+                &mut across,
             )
         });
         if !sink.alive {

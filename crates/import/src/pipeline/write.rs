@@ -4,6 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
+use chat_model::FolderPath;
 use chat_parse::ItemError;
 use chat_store::{BulkItem, BulkWriter, QuarantineItem, Store};
 use crossbeam_channel::Receiver;
@@ -12,6 +13,7 @@ use super::batch::{Batch, Event, WriterState};
 use super::native;
 use super::parse::notify;
 use crate::report::{ErrorEntry, ImportReport, InputReport};
+use crate::run_context::folder_for;
 use crate::{ImportError, ImportOptions, ProgressState};
 
 /// What the writer works with.
@@ -167,13 +169,18 @@ impl Writer<'_> {
         if batch.items.is_empty() {
             return Ok(0);
         }
-        let folder = self.options.folder.as_ref();
+        let folders: Vec<Option<FolderPath>> = batch
+            .items
+            .iter()
+            .map(|p| folder_for(&p.conversation, self.options.folder.as_ref()))
+            .collect();
         let items: Vec<BulkItem<'_>> = batch
             .items
             .iter()
-            .map(|p| BulkItem {
+            .zip(&folders)
+            .map(|(p, folder)| BulkItem {
                 conversation: &p.conversation,
-                folder,
+                folder: folder.as_ref(),
                 prepared: p.prepared.as_ref(),
             })
             .collect();

@@ -85,6 +85,8 @@ pub fn content_hash(c: &ParsedConversation) -> Result<[u8; 16]> {
         model,
         summary,
         extra,
+        // Only used when a conversation is first filed, never compared.
+        subfolder: _,
     } = c;
     let mut h = Canonical(Xxh3::new());
     h.tag(HASH_FORMAT);

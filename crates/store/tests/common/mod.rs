@@ -77,5 +77,6 @@ pub fn parsed(source_id: &str, n: usize) -> ParsedConversation {
         model: Some("gpt-4o".into()),
         summary: None,
         extra: serde_json::Value::Null,
+        subfolder: None,
     }
 }
