@@ -12,6 +12,7 @@
 //! `title:` or a stray `"` are just words. Balanced `"phrases"` and a trailing `*` (prefix)
 //! are honoured.
 
+use chat_model::timestamp::to_millis;
 use chat_model::{ConversationId, MessageId, Role};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
@@ -276,6 +277,35 @@ impl Filters {
             ));
             n += 1;
         }
+        if let Some(folder) = q.folder.as_ref().filter(|f| !f.is_root()) {
+            args.push(Value::Text(folder.as_str().to_owned()));
+            args.push(Value::Text(format!("{}/%", like_escape(folder.as_str()))));
+            sql.push_str(&format!(
+                " AND (c.folder = ?{n} OR c.folder LIKE ?{} ESCAPE '\\')",
+                n + 1
+            ));
+            n += 2;
+        }
+        // Message hits are dated by the message (or, without a time, by its conversation's
+        // last update); title hits by the conversation's lifetime overlapping the range.
+        let (from, to) = if with_role {
+            (
+                "coalesce(t.created_at, c.updated_at)",
+                "coalesce(t.created_at, c.updated_at)",
+            )
+        } else {
+            ("c.updated_at", "c.created_at")
+        };
+        if let Some(since) = q.since {
+            args.push(Value::Integer(to_millis(since)));
+            sql.push_str(&format!(" AND {from} >= ?{n}"));
+            n += 1;
+        }
+        if let Some(until) = q.until {
+            args.push(Value::Integer(to_millis(until)));
+            sql.push_str(&format!(" AND {to} < ?{n}"));
+            n += 1;
+        }
         if let (true, Some(role)) = (with_role, q.role) {
             args.push(Value::Text(role.as_str().to_owned()));
             sql.push_str(&format!(" AND t.role = ?{n}"));
@@ -287,6 +317,9 @@ impl Filters {
         q.archived == ArchivedFilter::All
             && q.source.is_none()
             && q.tag.is_none()
+            && q.folder.is_none()
+            && q.since.is_none()
+            && q.until.is_none()
             && q.role.is_none()
     }
 }
