@@ -55,11 +55,14 @@ impl Bound {
         }
     }
 
-    /// The value, or the default when absent; out of range is an error naming the range.
-    pub(crate) fn check(self, value: Option<u32>) -> Result<u32> {
+    /// The value, or the default when absent; out of range (negative included) is an error
+    /// naming the range.
+    pub(crate) fn check(self, value: Option<i64>) -> Result<u32> {
         match value {
             None => Ok(self.default),
-            Some(v) if (self.min..=self.max).contains(&v) => Ok(v),
+            Some(v) if (i64::from(self.min)..=i64::from(self.max)).contains(&v) => {
+                Ok(u32::try_from(v).unwrap_or(self.max))
+            }
             Some(v) => Err(Error::InvalidArgument(format!(
                 "{} must be between {} and {} (default {}); got {v}",
                 self.name, self.min, self.max, self.default
@@ -188,7 +191,7 @@ pub struct SearchArgs {
     pub role: Option<RoleArg>,
     /// Hits to return (1 to 50, default 10).
     #[serde(default)]
-    pub limit: Option<u32>,
+    pub limit: Option<i64>,
     /// The next_cursor of the previous call with the same arguments, for the following hits.
     #[serde(default)]
     pub cursor: Option<String>,
@@ -215,7 +218,7 @@ pub struct GetConversationArgs {
     /// conversation comes in several pages; a message longer than a page is continued on the
     /// next one.
     #[serde(default)]
-    pub max_chars: Option<u32>,
+    pub max_chars: Option<i64>,
     /// The next_cursor of the previous page, to read on. Branch, include_hidden and format
     /// then default to those of the first page.
     #[serde(default)]
@@ -230,14 +233,14 @@ pub struct ContextArgs {
     pub message_id: String,
     /// Messages to show before it on its branch (0 to 20, default 3).
     #[serde(default)]
-    pub before: Option<u32>,
+    pub before: Option<i64>,
     /// Messages to show after it on its branch (0 to 20, default 3).
     #[serde(default)]
-    pub after: Option<u32>,
+    pub after: Option<i64>,
     /// Most characters of text (1000 to 50000, default 12000). Messages that do not fit are
     /// shortened, saying where, with a cursor for get_conversation to read them whole.
     #[serde(default)]
-    pub max_chars: Option<u32>,
+    pub max_chars: Option<i64>,
 }
 
 /// Arguments of `list_conversations`.
@@ -264,7 +267,7 @@ pub struct ListArgs {
     pub until: Option<String>,
     /// Conversations per page (1 to 100, default 20), newest first.
     #[serde(default)]
-    pub limit: Option<u32>,
+    pub limit: Option<i64>,
     /// The next_cursor of the previous page with the same arguments.
     #[serde(default)]
     pub cursor: Option<String>,
@@ -276,7 +279,7 @@ pub struct ListArgs {
 pub struct PageArgs {
     /// Entries per page (1 to 500, default 100).
     #[serde(default)]
-    pub limit: Option<u32>,
+    pub limit: Option<i64>,
     /// The next_cursor of the previous page.
     #[serde(default)]
     pub cursor: Option<String>,
@@ -406,6 +409,7 @@ mod tests {
         let e = SEARCH_LIMIT.check(Some(0)).unwrap_err().to_string();
         assert_eq!(e, "limit must be between 1 and 50 (default 10); got 0");
         assert!(SEARCH_LIMIT.check(Some(100_000)).is_err());
+        assert!(SEARCH_LIMIT.check(Some(-1)).is_err());
     }
 
     #[test]

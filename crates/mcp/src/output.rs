@@ -2,10 +2,16 @@
 //! separate from the domain types so the wire stays stable when the model grows.
 
 use chat_model::{timestamp, Conversation};
-use schemars::JsonSchema;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::Serialize;
 
 use crate::render::MediaItem;
+
+/// A count: a plain non-negative integer (schemars would say `"format": "uint64"`, which JSON
+/// Schema validators in MCP clients do not know and warn about).
+pub(crate) fn count_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "integer", "minimum": 0 })
+}
 
 /// A conversation in a list or a search hit.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -25,6 +31,7 @@ pub struct ConversationSummary {
     /// When it last changed (RFC 3339, UTC).
     pub updated: String,
     /// Messages in it, every branch and hidden ones included.
+    #[schemars(schema_with = "count_schema")]
     pub message_count: u64,
     /// Whether it is archived.
     pub archived: bool,
@@ -104,8 +111,10 @@ pub struct FolderEntry {
     /// one entry per source).
     pub source: String,
     /// Conversations that are not archived.
+    #[schemars(schema_with = "count_schema")]
     pub count: u64,
     /// Archived conversations.
+    #[schemars(schema_with = "count_schema")]
     pub archived_count: u64,
 }
 
@@ -124,6 +133,7 @@ pub struct TagEntry {
     /// The tag.
     pub tag: String,
     /// Conversations carrying it.
+    #[schemars(schema_with = "count_schema")]
     pub count: u64,
 }
 

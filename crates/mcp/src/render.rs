@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::Result;
 
 /// An attachment, picture or recording of a message, as the tools list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MediaItem {
     /// The message it is attached to.
     pub message_id: String,

@@ -125,7 +125,7 @@ impl ChatMcp {
                 Some(Branch::Active),
                 Some(false),
                 Some(Format::Markdown),
-                Some(PAGE_CHARS.max),
+                Some(i64::from(PAGE_CHARS.max)),
                 cursor,
             )
             .await?;

@@ -49,7 +49,7 @@ impl PageOptions {
         branch: Option<Branch>,
         hidden: Option<bool>,
         format: Option<Format>,
-        max_chars: Option<u32>,
+        max_chars: Option<i64>,
         cursor: Option<String>,
     ) -> Result<PageOptions> {
         let max = PAGE_CHARS.check(max_chars)?;
@@ -117,7 +117,7 @@ impl ChatMcp {
         branch: Option<Branch>,
         hidden: Option<bool>,
         format: Option<Format>,
-        max_chars: Option<u32>,
+        max_chars: Option<i64>,
         cursor: Option<String>,
     ) -> Result<PageRead> {
         let o = PageOptions::new(id, branch, hidden, format, max_chars, cursor)?;
