@@ -15,7 +15,8 @@
 //! Each round runs `--batch` searches per term on each transport in turn (store, HTTP, stdio),
 //! so the transports are measured alternately under the same load; after `--warmup` rounds
 //! the latencies of `--rounds` rounds are pooled per transport and term and printed as p50,
-//! p95, p99 and the ratio of each transport's p50 to the store's.
+//! p95, p99 and the ratio of each transport's p50 to the store's. The store's searches also
+//! report the CPU time they took (Linux), a figure other processes' load does not inflate.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -69,7 +70,10 @@ fn parse_args() -> Args {
         }
     }
     assert!(!args.db.is_empty(), "--db FILE is required");
-    assert!(!args.terms.is_empty(), "give at least one --term NAME=WORDS");
+    assert!(
+        !args.terms.is_empty(),
+        "give at least one --term NAME=WORDS"
+    );
     args
 }
 
@@ -101,6 +105,14 @@ async fn mcp_search(client: &Client, query: &str, limit: u32) -> usize {
         .map_or(0, Vec::len)
 }
 
+/// CPU time this thread has used, from Linux's `/proc/thread-self/schedstat` (zero elsewhere).
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
@@ -126,6 +138,7 @@ async fn main() {
     }
     let mut samples: BTreeMap<(String, String), Vec<Duration>> = BTreeMap::new();
     let mut hits: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cpu_samples: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
     for round in 0..args.warmup + args.rounds {
         for (name, client) in &transports {
             for (term, words) in &args.terms {
@@ -139,11 +152,17 @@ async fn main() {
                                 ..chat_store::SearchQuery::new(words.as_str())
                             };
                             let s = store.clone();
-                            tokio::task::spawn_blocking(move || s.read(|r| r.search(&q)))
-                                .await
-                                .unwrap()
-                                .unwrap()
-                                .len()
+                            let (n, cpu) = tokio::task::spawn_blocking(move || {
+                                let before = thread_cpu();
+                                let n = s.read(|r| r.search(&q)).unwrap().len();
+                                (n, thread_cpu() - before)
+                            })
+                            .await
+                            .unwrap();
+                            if round >= args.warmup {
+                                cpu_samples.entry(term.clone()).or_default().push(cpu);
+                            }
+                            n
                         }
                     };
                     let took = started.elapsed();
@@ -165,24 +184,32 @@ async fn main() {
         args.batch,
         args.limit
     );
-    println!("| term | transport | p50 ms | p95 ms | p99 ms | p50 / store p50 |");
-    println!("|---|---|---|---|---|---|");
+    println!("| term | transport | p50 ms | p95 ms | p99 ms | p50 / store p50 | store CPU p50 / p95 ms |");
+    println!("|---|---|---|---|---|---|---|");
     for (term, _) in &args.terms {
         let floor = {
             let mut s = samples[&(term.clone(), "store".to_owned())].clone();
             s.sort();
             percentile(&s, 0.5)
         };
+        let mut cpu = cpu_samples[term].clone();
+        cpu.sort();
+        let cpu = format!(
+            "{:.2} / {:.2}",
+            percentile(&cpu, 0.5),
+            percentile(&cpu, 0.95)
+        );
         for (name, _) in &transports {
             let mut s = samples[&(term.clone(), (*name).to_owned())].clone();
             s.sort();
             println!(
-                "| {term} ({} hits shown) | {name} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                "| {term} ({} hits shown) | {name} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
                 hits[term],
                 percentile(&s, 0.5),
                 percentile(&s, 0.95),
                 percentile(&s, 0.99),
-                percentile(&s, 0.5) / floor
+                percentile(&s, 0.5) / floor,
+                if *name == "store" { cpu.as_str() } else { "" }
             );
         }
     }
