@@ -15,6 +15,8 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{json, Value};
 
 type Client = RunningService<RoleClient, InitializeRequestParams>;
+/// Each change the hook saw: the conversation id and its tags.
+type Changes = Arc<Mutex<Vec<(String, Vec<String>)>>>;
 
 async fn connect(server: ChatMcp) -> Client {
     let (server_side, client_side) = tokio::io::duplex(64 * 1024);
@@ -49,7 +51,7 @@ async fn writes_call_the_change_hook_and_a_read_only_server_writes_nothing() {
     let convo = store
         .write(|r| r.create_conversation(NewConversation::default()))
         .unwrap();
-    let changed: Arc<Mutex<Vec<(String, Vec<String>)>>> = Arc::default();
+    let changed: Changes = Arc::default();
     let seen = Arc::clone(&changed);
     let writer = ChatMcp::new(store.clone())
         .writable(true)
