@@ -2,8 +2,13 @@
 //!
 //! The wire protocol (sessions with `Mcp-Session-Id`, protocol-version negotiation, SSE
 //! streams, `DELETE` to end a session, the `Host` check against DNS rebinding, body limits) is
-//! rmcp's own `StreamableHttpService`, bridged into actix-web by `rmcp-actix-web`. In front of
-//! it this module puts the checks the chat API makes, as a middleware on the endpoint's scope:
+//! rmcp's own `StreamableHttpService`. This module only carries requests to it and its
+//! responses back: actix-web speaks `http` 0.2 and rmcp `http` 1.x, so headers are copied
+//! across, the body (bounded, [`MAX_BODY`]) is handed over whole, and the response body is
+//! streamed back as it comes (server-sent events stay open). The `Authorization` header is not
+//! passed on, so the token never reaches the tools.
+//!
+//! In front of it goes the check the chat API makes, as a middleware on the endpoint:
 //!
 //! 1. `Origin`: a request from a browser page must come from an allowed origin (the server's
 //!    configured CORS origins), else `403`, as the MCP specification asks against DNS
@@ -12,22 +17,33 @@
 //!    `Authorization: Bearer <token>` whenever it has a token, which it must off loopback),
 //!    else `401` with `WWW-Authenticate: Bearer`.
 //!
-//! Both answer with the API's error shape, `{"error": "...", "message": "..."}`. The
-//! `Authorization` header never reaches the tools.
+//! Both answer with the API's error shape, `{"error": "...", "message": "..."}`.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::error::ErrorBadRequest;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::{StatusCode, Version};
 use actix_web::middleware::{self, Next};
-use actix_web::{web, HttpResponse};
-use rmcp_actix_web::transport::{LocalSessionManager, StreamableHttpService};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyDataStream, Full};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 
 use crate::server::ChatMcp;
+
+/// Largest request body, in bytes (a `save_conversation` of many long messages is the
+/// largest request; JSON-RPC messages are otherwise small).
+pub const MAX_BODY: usize = 4 << 20;
+
+type Rmcp = StreamableHttpService<ChatMcp, LocalSessionManager>;
 
 /// Decides whether a request's headers grant access (the token rule).
 pub type Authorize = Arc<dyn Fn(&HeaderMap) -> bool + Send + Sync>;
@@ -61,7 +77,7 @@ impl fmt::Debug for HttpOptions {
 /// [`McpHttp::register`]. Sessions are shared by every worker.
 #[derive(Clone)]
 pub struct McpHttp {
-    service: StreamableHttpService<ChatMcp, LocalSessionManager>,
+    service: Arc<Rmcp>,
     guard: Arc<Guard>,
 }
 
@@ -139,17 +155,86 @@ async fn check(
     }
 }
 
+/// The request as rmcp takes it: `http` 1.x, the whole body, no `Authorization` header.
+fn to_rmcp(req: &HttpRequest, body: Bytes) -> Result<http::Request<Full<Bytes>>, actix_web::Error> {
+    let method = http::Method::from_bytes(req.method().as_str().as_bytes())
+        .map_err(|_| ErrorBadRequest("unsupported HTTP method"))?;
+    let version = match req.version() {
+        Version::HTTP_10 => http::Version::HTTP_10,
+        Version::HTTP_2 => http::Version::HTTP_2,
+        _ => http::Version::HTTP_11,
+    };
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(req.uri().to_string())
+        .version(version);
+    if let Some(headers) = request.headers_mut() {
+        for (name, value) in req.headers() {
+            if name == header::AUTHORIZATION {
+                continue;
+            }
+            // A name `http` 1.x refuses (it is stricter) cannot be one rmcp reads: skip it.
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(name.as_str().as_bytes()),
+                http::HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                headers.append(n, v);
+            }
+        }
+    }
+    request
+        .body(Full::new(body))
+        .map_err(|_| ErrorBadRequest("malformed request"))
+}
+
+/// rmcp's response as actix sends it: same status and headers (but the framing ones, which
+/// actix sets itself), the body streamed as rmcp produces it.
+fn from_rmcp(response: http::Response<BoxBody<Bytes, Infallible>>) -> HttpResponse {
+    let (parts, body) = response.into_parts();
+    let status =
+        StatusCode::from_u16(parts.status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = HttpResponse::build(status);
+    for (name, value) in &parts.headers {
+        if name == http::header::CONTENT_LENGTH || name == http::header::TRANSFER_ENCODING {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            out.append_header((n, v));
+        }
+    }
+    out.streaming(BodyDataStream::new(body))
+}
+
+async fn handle(
+    service: Arc<Rmcp>,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<HttpResponse, actix_web::Error> {
+    let request = to_rmcp(&req, body)?;
+    Ok(from_rmcp(service.handle(request).await))
+}
+
 impl McpHttp {
     /// The endpoint for `server` (one clone per session) with `options`.
     pub fn new(server: ChatMcp, options: HttpOptions) -> Self {
-        let service = StreamableHttpService::builder()
-            .service_factory(Arc::new(move || Ok(server.clone())))
-            .session_manager(Arc::new(LocalSessionManager::default()))
-            .maybe_allowed_hosts(options.allowed_hosts)
-            .cancellation_token(options.shutdown)
-            .build();
+        let mut config = StreamableHttpServerConfig::default()
+            .with_cancellation_token(options.shutdown)
+            .with_max_request_body_bytes(MAX_BODY);
+        config = match options.allowed_hosts {
+            None => config,
+            Some(hosts) if hosts.is_empty() => config.disable_allowed_hosts(),
+            Some(hosts) => config.with_allowed_hosts(hosts),
+        };
+        let service = StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(LocalSessionManager::default()),
+            config,
+        );
         McpHttp {
-            service,
+            service: Arc::new(service),
             guard: Arc::new(Guard {
                 authorize: options.authorize,
                 origins: options
@@ -161,15 +246,20 @@ impl McpHttp {
         }
     }
 
-    /// Registers the endpoint at `path` (e.g. `/mcp`) with its origin and token checks.
+    /// Registers the endpoint at `path` (e.g. `/mcp`, with or without a trailing slash) with
+    /// its origin and token checks.
     pub fn register(&self, cfg: &mut web::ServiceConfig, path: &str) {
         let guard = Arc::clone(&self.guard);
+        let service = Arc::clone(&self.service);
         cfg.service(
-            web::scope(path)
+            web::resource([path.to_owned(), format!("{path}/")])
+                .app_data(web::PayloadConfig::new(MAX_BODY))
                 .wrap(middleware::from_fn(move |req, next| {
                     check(Arc::clone(&guard), req, next)
                 }))
-                .service(self.service.clone().scope()),
+                .route(web::route().to(move |req: HttpRequest, body: Bytes| {
+                    handle(Arc::clone(&service), req, body)
+                })),
         );
     }
 }
