@@ -56,6 +56,8 @@ mod pages;
 mod render;
 mod server;
 mod stdio;
+#[cfg(test)]
+mod testing;
 mod tools;
 
 pub use error::{Error, Result};

@@ -253,23 +253,10 @@ fn branch_through(tree: &[Message], active: &[Message], target: &MessageId) -> V
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use chat_model::MessageStatus;
+    use crate::testing::message;
 
     fn msg(id: &str, parent: Option<&str>) -> Message {
-        Message {
-            id: MessageId::from(id),
-            conversation_id: ConversationId::from("c"),
-            parent_id: parent.map(MessageId::from),
-            role: Role::User,
-            content: id.to_owned(),
-            parts: Vec::new(),
-            model: None,
-            created_at: None,
-            hidden: false,
-            source_id: None,
-            status: MessageStatus::Complete,
-            rating: None,
-        }
+        message(id, parent, Role::User, id.to_owned())
     }
 
     fn ids(v: &[Message]) -> Vec<&str> {

@@ -65,6 +65,14 @@ pub(crate) fn cut_at(text: &str, limit: usize) -> usize {
     }
 }
 
+/// The next page starts at the beginning of `m`.
+fn before(m: &Message) -> Option<Position> {
+    Some(Position {
+        message_id: m.id.as_str().to_owned(),
+        offset: 0,
+    })
+}
+
 fn stale() -> Error {
     Error::InvalidArgument(
         "the cursor points to a message that is not in this conversation's selection (the \
@@ -141,10 +149,7 @@ fn markdown_page(
             continue;
         }
         if i > first {
-            next = Some(Position {
-                message_id: m.id.as_str().to_owned(),
-                offset: 0,
-            });
+            next = before(m);
             break;
         }
         // The first message does not fit: send what fits, and say it continues.
@@ -203,10 +208,7 @@ fn json_page(
             continue;
         }
         if i > first {
-            next = Some(Position {
-                message_id: m.id.as_str().to_owned(),
-                offset: 0,
-            });
+            next = before(&m);
             break;
         }
         // Split the content so the message fits, measuring it as JSON escapes it.
@@ -243,8 +245,9 @@ fn json_page(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::testing::message;
     use chat_model::timestamp::from_millis;
-    use chat_model::{ConversationId, FolderPath, MessageId, MessageStatus, Role, Source};
+    use chat_model::{ConversationId, FolderPath, Role, Source};
 
     fn convo() -> Conversation {
         Conversation {
@@ -268,23 +271,13 @@ mod tests {
         sizes
             .iter()
             .enumerate()
-            .map(|(i, n)| Message {
-                id: MessageId::from(format!("m{i}").as_str()),
-                conversation_id: ConversationId::from("c1"),
-                parent_id: None,
-                role: if i % 2 == 0 {
+            .map(|(i, n)| {
+                let role = if i % 2 == 0 {
                     Role::User
                 } else {
                     Role::Assistant
-                },
-                content: text(i, *n),
-                parts: Vec::new(),
-                model: None,
-                created_at: None,
-                hidden: false,
-                source_id: None,
-                status: MessageStatus::Complete,
-                rating: None,
+                };
+                message(&format!("m{i}"), None, role, text(i, *n))
             })
             .collect()
     }

@@ -193,6 +193,30 @@ fn archived_filter(a: Option<Archived>) -> ArchivedFilter {
     }
 }
 
+/// A page of a short list the store returns whole (folders, tags), paged by offset: the
+/// entries and the cursor for the next page.
+async fn offset_page<T: Send + 'static>(
+    tool: &'static str,
+    args: &PageArgs,
+    all: impl FnOnce() -> Result<Vec<T>> + Send + 'static,
+) -> Result<(Vec<T>, Option<String>)> {
+    let limit = NAMES_LIMIT.check(args.limit)?;
+    let key = fingerprint(&tool);
+    let offset = match &args.cursor {
+        Some(c) => Cursor::offset_for(c, key, tool)?,
+        None => 0,
+    };
+    let (page, more) = slice(blocking(all).await?, offset, limit);
+    let next = more.then(|| {
+        Cursor::Offset {
+            q: key,
+            o: offset + limit,
+        }
+        .encode()
+    });
+    Ok((page, next))
+}
+
 /// The status line under a page: where it is and how to go on.
 fn page_status(id: &str, read: &PageRead) -> String {
     let p = &read.page;
@@ -419,32 +443,21 @@ impl ChatMcp {
         &self,
         Parameters(args): Parameters<PageArgs>,
     ) -> Result<Json<FoldersResult>, ToolFailure> {
-        let limit = NAMES_LIMIT.check(args.limit)?;
-        let key = fingerprint(&"list_folders");
-        let offset = match &args.cursor {
-            Some(c) => Cursor::offset_for(c, key, "list_folders")?,
-            None => 0,
-        };
         let library = self.library.clone();
-        let all = blocking(move || library.folders()).await?;
-        let (page, more) = slice(all, offset, limit);
+        let (page, next_cursor) =
+            offset_page("list_folders", &args, move || library.folders()).await?;
+        let folders = page
+            .into_iter()
+            .map(|f| FolderEntry {
+                path: f.path.as_str().to_owned(),
+                source: f.source.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                count: f.count,
+                archived_count: f.archived_count,
+            })
+            .collect();
         Ok(Json(FoldersResult {
-            folders: page
-                .into_iter()
-                .map(|f| FolderEntry {
-                    path: f.path.as_str().to_owned(),
-                    source: f.source.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                    count: f.count,
-                    archived_count: f.archived_count,
-                })
-                .collect(),
-            next_cursor: more.then(|| {
-                Cursor::Offset {
-                    q: key,
-                    o: offset + limit,
-                }
-                .encode()
-            }),
+            folders,
+            next_cursor,
         }))
     }
 
@@ -459,30 +472,15 @@ impl ChatMcp {
         &self,
         Parameters(args): Parameters<PageArgs>,
     ) -> Result<Json<TagsResult>, ToolFailure> {
-        let limit = NAMES_LIMIT.check(args.limit)?;
-        let key = fingerprint(&"list_tags");
-        let offset = match &args.cursor {
-            Some(c) => Cursor::offset_for(c, key, "list_tags")?,
-            None => 0,
-        };
         let library = self.library.clone();
-        let all = blocking(move || library.tags()).await?;
-        let (page, more) = slice(all, offset, limit);
-        Ok(Json(TagsResult {
-            tags: page
-                .into_iter()
-                .map(|(tag, count)| TagEntry {
-                    tag: tag.as_str().to_owned(),
-                    count,
-                })
-                .collect(),
-            next_cursor: more.then(|| {
-                Cursor::Offset {
-                    q: key,
-                    o: offset + limit,
-                }
-                .encode()
-            }),
-        }))
+        let (page, next_cursor) = offset_page("list_tags", &args, move || library.tags()).await?;
+        let tags = page
+            .into_iter()
+            .map(|(tag, count)| TagEntry {
+                tag: tag.as_str().to_owned(),
+                count,
+            })
+            .collect();
+        Ok(Json(TagsResult { tags, next_cursor }))
     }
 }
