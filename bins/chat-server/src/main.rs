@@ -1,12 +1,14 @@
-//! `chat-server`: serves the AI OS Chat API (`chat-api`) over one SQLite database.
+//! `chat-server`: serves the AI OS Chat API (`chat-api`) and its MCP endpoint (`chat-mcp`, at
+//! `/mcp`) over one SQLite database; `chat-server mcp` serves MCP over stdio instead.
 //!
 //! The binary only does configuration, logging, CORS and the process lifecycle; every route is
-//! `chat_api::configure`. It refuses to listen on a non-loopback address without a token, and on
+//! `chat_api::configure` or `chat_mcp::McpHttp`. It refuses to listen on a non-loopback address without a token, and on
 //! SIGINT/SIGTERM it stops accepting connections, lets in-flight requests (and their database
 //! writes) finish, cancels running imports (keeping what they wrote), and checkpoints the WAL
 //! into the database file before exiting.
 
 mod assets;
+mod mcp;
 mod seed;
 
 /// Request handling allocates many small values on several threads; mimalloc measurably beats
@@ -27,20 +29,38 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::{self, Next};
 use actix_web::{App, HttpServer};
 use anyhow::{bail, Context as _};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How long running imports get to stop after the server has stopped.
 const IMPORT_GRACE: Duration = Duration::from_secs(30);
 
-/// Serves the AI OS Chat HTTP API.
+/// Serves the AI OS Chat HTTP API, the web UI and the MCP endpoint (/mcp).
 #[derive(Debug, Parser)]
 #[command(name = "chat-server", version, about)]
 struct Args {
-    /// The SQLite database file (created if missing).
-    #[arg(long, env = "CHAT_DB", default_value = "./chat.db")]
+    /// The SQLite database file (created if missing, except by `chat-server mcp`).
+    #[arg(long, env = "CHAT_DB", default_value = "./chat.db", global = true)]
     db: PathBuf,
+
+    /// Serve the MCP write tools (tag_conversation, add_note, save_conversation) at /mcp and
+    /// in `chat-server mcp`. Off by default: agents only read.
+    #[arg(long, env = "CHAT_MCP_WRITE", global = true)]
+    mcp_write: bool,
+
+    /// Host names the /mcp endpoint answers to, besides the loopback ones (comma-separated),
+    /// against DNS rebinding. On a non-loopback address without this list, any host name is
+    /// accepted (the token guards the endpoint).
+    #[arg(
+        long = "mcp-allowed-host",
+        env = "CHAT_MCP_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    mcp_allowed_hosts: Vec<String>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
 
     /// Address to listen on. Any address other than loopback requires a token.
     #[arg(long, env = "CHAT_BIND", default_value = "127.0.0.1:8080")]
@@ -100,6 +120,13 @@ struct Args {
     seed_demo: Option<u64>,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve MCP over stdin/stdout for a local agent (Claude Desktop, VS Code, Cursor, Codex
+    /// CLI). It can run while a chat-server uses the same database. See docs/mcp.md.
+    Mcp,
+}
+
 /// Parses `123`, `10k`, `500MiB`, `2G`, ... (binary units).
 fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -129,6 +156,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if matches!(args.command, Some(Command::Mcp)) {
+        return match mcp::stdio(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chat-server mcp: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match actix_web::rt::System::new().block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -166,8 +202,18 @@ fn cors(origins: &[String]) -> Cors {
             Method::PATCH,
             Method::DELETE,
         ])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        .expose_headers([header::CONTENT_DISPOSITION, header::LOCATION])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("mcp-session-id"),
+            header::HeaderName::from_static("mcp-protocol-version"),
+            header::HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([
+            header::CONTENT_DISPOSITION,
+            header::LOCATION,
+            header::HeaderName::from_static("mcp-session-id"),
+        ])
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);
@@ -257,9 +303,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let state = api_state(&args, &store, token.clone())?;
 
+    let mcp_shutdown = tokio_util::sync::CancellationToken::new();
+    let mcp_http = mcp::http(&args, &addrs, &state, store.clone(), mcp_shutdown.clone());
+
     let cors_origins = args.cors_origins.clone();
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
+        let mcp_http = mcp_http.clone();
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::from_fn(log_request))
@@ -268,6 +318,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cors(&cors_origins),
             ))
             .configure(chat_api::configure)
+            .configure(move |cfg| mcp_http.register(cfg, "/mcp"))
             .configure(assets::configure)
     })
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
@@ -298,6 +349,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         db = %args.db.display(),
         token = token.is_some(),
         cors = !args.cors_origins.is_empty(),
+        mcp_write = args.mcp_write,
         "chat-server started"
     );
 
@@ -309,6 +361,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         shutdown_signal().await;
         tracing::info!("closing live connections");
         signal_state.close_live_connections();
+        mcp_shutdown.cancel();
     });
     server.run().await.context("the HTTP server failed")?;
 

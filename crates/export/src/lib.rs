@@ -9,6 +9,10 @@
 //!   the active branch with a heading per message (role, model, timestamp). Front-matter values
 //!   are written as JSON strings, which YAML reads as double-quoted scalars, so an imported title
 //!   can never break out of the front matter. Message text is written verbatim: it is Markdown.
+//!   Pictures, recordings and files attached to a message are listed under it ([`markdown::media`]).
+//!   The header and each message's section are public ([`markdown::write_header`],
+//!   [`markdown::write_message`]) so a reader taking a conversation in pages (the MCP server)
+//!   renders each page with this code rather than a second renderer.
 //! * [`json`]: a lossless [`ExportDocument`] (the whole message tree, parts, hidden messages,
 //!   tags, ratings, fork origin, source ids). It is also an import format: the importer detects
 //!   [`FORMAT_NAME`] and restores the conversation with its ids, so export then import

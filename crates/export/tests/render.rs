@@ -147,3 +147,63 @@ fn finetune_writes_one_line_per_up_rated_answer_with_its_path() {
         .unwrap()
         .starts_with("```rust\n"));
 }
+
+#[test]
+fn a_message_section_lists_its_media_and_marks_notes_hidden_messages_and_ids() {
+    let mut m = msg("m9", Some("m3"), Role::Assistant, "See the files.", 6);
+    m.hidden = true;
+    m.parts = vec![
+        Part::note(Some("Claude Desktop")),
+        Part::Attachment {
+            name: "report\n.pdf".into(),
+            size: Some(1234),
+            mime_type: Some("application/pdf".into()),
+            extracted_text: Some("ignored here".into()),
+        },
+        Part::Image {
+            reference: Some("file-service://file-abc".into()),
+            mime_type: Some("image/png".into()),
+            width: None,
+            height: None,
+            data: None,
+        },
+        Part::Audio {
+            reference: None,
+            transcript: Some("hello".into()),
+        },
+    ];
+    let mut out = Vec::new();
+    markdown::write_message(&mut out, &m, markdown::SectionOptions { ids: true }).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text,
+        "\n## Note · Assistant · gpt-4o · 2024-03-09 16:06 UTC · hidden\n\
+         <!-- message m9 (reply to m3) -->\n\nSee the files.\n\n\
+         - file: report .pdf (application/pdf, 1234 bytes)\n\
+         - image: file-service://file-abc (image/png)\n\
+         - audio: (inline)\n"
+    );
+    let media = markdown::media(&m);
+    assert_eq!(media.len(), 3);
+    assert_eq!(media[0].kind, markdown::MediaKind::File);
+    assert_eq!(media[0].name.as_deref(), Some("report\n.pdf"));
+}
+
+#[test]
+fn header_and_sections_make_up_the_whole_file() {
+    let detail = sample();
+    let mut pieces = Vec::new();
+    markdown::write_header(&mut pieces, &detail.conversation).unwrap();
+    for id in ["m1", "m2b", "m3", "m4"] {
+        let m = detail
+            .messages
+            .iter()
+            .find(|m| m.id.as_str() == id)
+            .unwrap();
+        markdown::write_message(&mut pieces, m, markdown::SectionOptions::default()).unwrap();
+    }
+    assert_eq!(
+        String::from_utf8(pieces).unwrap(),
+        markdown::to_string(&detail).unwrap()
+    );
+}

@@ -115,6 +115,13 @@ pub struct Message {
     pub rating: Option<Rating>,
 }
 
+impl Message {
+    /// Whether this message is a note (it carries a [`Part::note`] marker).
+    pub fn is_note(&self) -> bool {
+        self.parts.iter().any(Part::is_note)
+    }
+}
+
 /// Thumbs up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

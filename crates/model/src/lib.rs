@@ -30,5 +30,5 @@ pub use conversation::{
 pub use error::ModelError;
 pub use ids::{ConversationId, MessageId};
 pub use parsed::{derive_title, Attachment, ParsedConversation, ParsedMessage, TITLE_MAX_CHARS};
-pub use part::Part;
+pub use part::{Part, NOTE_KIND};
 pub use values::{timestamp, FolderPath, Role, Source, Tag, Timestamp, FOLDER_SEGMENT_MAX_CHARS};

@@ -106,7 +106,28 @@ pub enum Part {
     },
 }
 
+/// The [`Part::Raw`] kind that marks a message as a note: something written beside the
+/// conversation (by the user, or by an agent on their behalf) rather than a turn of it.
+pub const NOTE_KIND: &str = "ai-os-chat.note";
+
 impl Part {
+    /// A part marking its message as a note ([`NOTE_KIND`]); `author` names who wrote it
+    /// (e.g. the agent's name).
+    pub fn note(author: Option<&str>) -> Part {
+        Part::Raw {
+            kind: NOTE_KIND.to_owned(),
+            value: match author {
+                Some(a) => serde_json::json!({ "author": a }),
+                None => serde_json::json!({}),
+            },
+        }
+    }
+
+    /// Whether this part marks its message as a note.
+    pub fn is_note(&self) -> bool {
+        matches!(self, Part::Raw { kind, .. } if kind == NOTE_KIND)
+    }
+
     /// The searchable text of this part, if it has any.
     pub fn text(&self) -> Option<&str> {
         match self {

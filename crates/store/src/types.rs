@@ -282,6 +282,14 @@ pub struct SearchQuery {
     pub source: Option<Source>,
     /// Only conversations with this tag.
     pub tag: Option<Tag>,
+    /// Only conversations in this folder or folders below it.
+    pub folder: Option<FolderPath>,
+    /// Only messages written at or after this time (a message without a time counts as written
+    /// when its conversation was last updated); title hits: conversations updated since then.
+    pub since: Option<Timestamp>,
+    /// Only messages written before this time (same rule); title hits: conversations created
+    /// before then.
+    pub until: Option<Timestamp>,
     /// Archived, not archived (default), or both.
     pub archived: ArchivedFilter,
     /// Only messages of this role (no title hits then).
@@ -299,6 +307,9 @@ impl SearchQuery {
             text: text.into(),
             source: None,
             tag: None,
+            folder: None,
+            since: None,
+            until: None,
             archived: ArchivedFilter::No,
             role: None,
             include_hidden: false,

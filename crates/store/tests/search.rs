@@ -3,7 +3,8 @@
 
 mod common;
 
-use chat_model::{ConversationId, Role, Source, Tag};
+use chat_model::timestamp::from_millis;
+use chat_model::{ConversationId, FolderPath, Role, Source, Tag};
 use chat_store::{ArchivedFilter, NewConversation, NewMessage, SearchHit, SearchQuery, Store};
 use common::temp_store;
 use rstest::rstest;
@@ -305,6 +306,98 @@ fn filters_by_source_tag_role_and_archived() {
         q(text("東京"), &|s| s.source = Some(Source::Native)).len(),
         0
     );
+}
+
+#[test]
+fn filters_by_folder_and_time() {
+    let (_d, store) = temp_store();
+    let at = |day: i64| from_millis(1_700_000_000_000 + day * 86_400_000).unwrap();
+    let file = |folder: &str, day: i64, text: &str| {
+        store
+            .write(|r| {
+                let c = r.create_conversation(NewConversation {
+                    title: Some(format!("{folder} planning")),
+                    folder: Some(FolderPath::new(folder).unwrap()),
+                    ..NewConversation::default()
+                })?;
+                r.add_message(
+                    &c.id,
+                    NewMessage {
+                        created_at: Some(at(day)),
+                        ..NewMessage::new(Role::User, text)
+                    },
+                )?;
+                Ok(c.id)
+            })
+            .unwrap()
+    };
+    let work = file("work", 10, "deploy the release on friday");
+    let deep = file("work/ops", 20, "deploy with a canary");
+    let home = file("home", 30, "deploy the garden hose");
+    // `work_2` must not count as below `work`, nor `work%` match anything else.
+    file("work_2", 40, "deploy nothing");
+    let ids = |q: SearchQuery| -> Vec<ConversationId> {
+        let mut ids: Vec<_> = search(&store, q)
+            .into_iter()
+            .filter(|h| h.message_id.is_some())
+            .map(|h| h.conversation_id)
+            .collect();
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        ids
+    };
+    let sorted = |mut v: Vec<ConversationId>| {
+        v.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        v
+    };
+    let folder = |f: &str| SearchQuery {
+        folder: Some(FolderPath::new(f).unwrap()),
+        ..text("deploy")
+    };
+    assert_eq!(
+        ids(folder("work")),
+        sorted(vec![work.clone(), deep.clone()])
+    );
+    assert_eq!(ids(folder("work/ops")), vec![deep.clone()]);
+    assert_eq!(ids(folder("work%")), Vec::<ConversationId>::new());
+    assert_eq!(
+        ids(SearchQuery {
+            since: Some(at(15)),
+            until: Some(at(35)),
+            ..text("deploy")
+        }),
+        sorted(vec![deep.clone(), home.clone()])
+    );
+    assert_eq!(
+        ids(SearchQuery {
+            until: Some(at(20)),
+            ..folder("work")
+        }),
+        vec![work.clone()],
+        "until is exclusive"
+    );
+    // Title hits follow the folder too, and are kept by a range their conversation overlaps.
+    let titles = search(
+        &store,
+        SearchQuery {
+            since: Some(at(0)),
+            ..folder("home")
+        },
+    );
+    assert!(titles.iter().all(|h| h.conversation_id == home));
+    let title_hits = search(&store, SearchQuery { ..folder("home") })
+        .into_iter()
+        .filter(|h| h.message_id.is_none())
+        .count();
+    assert_eq!(title_hits, 0, "the title 'home planning' has no 'deploy'");
+    let planning = search(
+        &store,
+        SearchQuery {
+            folder: Some(FolderPath::new("home").unwrap()),
+            ..text("planning")
+        },
+    );
+    assert_eq!(planning.len(), 1);
+    assert_eq!(planning[0].conversation_id, home);
 }
 
 #[test]

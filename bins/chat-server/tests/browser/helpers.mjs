@@ -2,20 +2,17 @@
 // fresh database, launch Debian's Chromium through playwright-core, and watch the page for
 // anything an injected script could do (dialogs, page errors, console errors).
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { REPO, spawnServer } from '../support/server.mjs';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const REPO = path.resolve(HERE, '../../../..');
+export { REPO };
 export const FIXTURES = path.join(REPO, 'fixtures', 'import');
 export const SCREENSHOTS = path.join(HERE, 'screenshots');
-export const SERVER_BIN = process.env.CHAT_SERVER_BIN
-  ? path.resolve(process.env.CHAT_SERVER_BIN)
-  : path.join(REPO, 'target', 'debug', 'chat-server');
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
 export const DESKTOP = { width: 1280, height: 800 };
@@ -23,45 +20,13 @@ export const PHONE = { width: 390, height: 844 };
 
 /** Starts chat-server with a fresh database; resolves { base, api, stop, tmp, logs }. */
 export async function startServer() {
-  if (!fs.existsSync(SERVER_BIN)) {
-    throw new Error(`chat-server not found at ${SERVER_BIN}: build it (cargo build -p chat-server) or set CHAT_SERVER_BIN`);
-  }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-ui-test-'));
-  fs.mkdirSync(path.join(tmp, 'uploads'));
-  const env = { ...process.env, CHAT_LOG: process.env.CHAT_LOG || 'warn' };
   // No token and no model: the loopback server needs no token and chats with the offline provider.
-  for (const k of ['CHAT_TOKEN', 'CHAT_DB', 'CHAT_BIND', 'CHAT_LLM_BASE_URL', 'CHAT_LLM_MODEL', 'CHAT_LLM_API_KEY', 'CHAT_CORS_ORIGINS']) delete env[k];
-  const child = spawn(SERVER_BIN, [
-    '--db', path.join(tmp, 'chat.db'),
-    '--bind', '127.0.0.1:0',
-    '--upload-dir', path.join(tmp, 'uploads'),
-  ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let logs = '';
-  child.stderr.on('data', (d) => { logs += d; });
-  const base = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`chat-server did not print its address within 30 s.\nstdout: ${out}\nstderr: ${logs}`)), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[^\s]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1].replace(/\/$/, ''));
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`chat-server exited with ${code} before listening.\nstderr: ${logs}`));
-    });
-  });
+  const uploads = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-ui-uploads-'));
+  const server = await spawnServer(['--upload-dir', uploads], { tmpPrefix: 'chat-ui-test-' });
+  const { base, tmp, logs } = server;
   const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await server.stop();
+    fs.rmSync(uploads, { recursive: true, force: true });
   };
   // The UI must be embedded: "/" answers the page.
   const res = await fetch(`${base}/`);
@@ -70,7 +35,7 @@ export async function startServer() {
     await stop();
     throw new Error(`chat-server at ${base} does not serve the web UI at / (status ${res.status}, content-type ${res.headers.get('content-type')}); embed bins/chat-server/web`);
   }
-  return { base, api: (p, init) => apiCall(base, p, init), stop, tmp, logs: () => logs };
+  return { base, api: (p, init) => apiCall(base, p, init), stop, tmp, logs };
 }
 
 async function apiCall(base, p, { method = 'GET', body } = {}) {

@@ -50,13 +50,13 @@ pub async fn search(
             .take(MAX_QUERY_CHARS)
             .collect();
     let query = SearchQuery {
-        text,
         source: params::source(q.source.as_deref())?,
         tag: params::tag(q.tag.as_deref())?,
         archived: params::archived(q.archived.as_deref())?,
         role: params::role(q.role.as_deref())?,
         include_hidden: q.hidden.unwrap_or(false),
         limit: params::limit(q.limit, MAX_HITS)?,
+        ..SearchQuery::new(text)
     };
     if query.text.trim().is_empty() {
         return Ok(HttpResponse::Ok().json(SearchResults { hits: Vec::new() }));

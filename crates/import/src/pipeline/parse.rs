@@ -115,7 +115,7 @@ impl ParseThread<'_> {
             }
             Detected::Parser(i) => {
                 let parser = &*self.parsers[i];
-                self.parse_with(parser, unit, &name, slot, bytes_done, context, out)
+                self.parse_with(parser, unit, slot, bytes_done, context, out)
             }
         }
     }
@@ -125,12 +125,12 @@ impl ParseThread<'_> {
         &self,
         parser: &dyn Parser,
         unit: &Unit,
-        name: &str,
         slot: usize,
         bytes_done: &mut u64,
         context: &mut RunContext,
         out: &mut Batcher<'_>,
     ) -> Next {
+        let name = &unit.origin.display();
         if !out.send(Event::Begin {
             unit: slot,
             path: name.to_owned(),

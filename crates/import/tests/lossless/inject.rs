@@ -169,7 +169,7 @@ pub fn apply_to_log(bytes: &[u8], inj: &Injection) -> Option<Vec<u8>> {
         .map(|(i, _)| i)
         .collect();
     let i = *messages.get(inj.seed % messages.len().max(1))?;
-    if inj.shape % 2 == 0 {
+    if inj.shape.is_multiple_of(2) {
         let data = lines[i].get_mut("data")?.as_object_mut()?;
         data.insert(inj.key.clone(), Value::String(inj.text.clone()));
     } else {
