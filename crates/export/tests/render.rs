@@ -159,6 +159,8 @@ fn a_message_section_lists_its_media_and_marks_notes_hidden_messages_and_ids() {
             size: Some(1234),
             mime_type: Some("application/pdf".into()),
             extracted_text: Some("ignored here".into()),
+            media: None,
+            reference: None,
         },
         Part::Image {
             reference: Some("file-service://file-abc".into()),
@@ -166,10 +168,12 @@ fn a_message_section_lists_its_media_and_marks_notes_hidden_messages_and_ids() {
             width: None,
             height: None,
             data: None,
+            media: None,
         },
         Part::Audio {
             reference: None,
             transcript: Some("hello".into()),
+            media: None,
         },
     ];
     let mut out = Vec::new();

@@ -27,6 +27,9 @@ pub enum ModelError {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A media id that is not 64 lower-case hex digits (a BLAKE3 hash).
+    #[error("invalid media id {0:?}: expected 64 lower-case hex digits")]
+    InvalidMediaHash(String),
     /// A unix-millisecond value outside the range `time` can represent.
     #[error("timestamp {0} ms is out of range")]
     TimestampOutOfRange(i64),

@@ -11,6 +11,9 @@
 //!   import never loses data it does not model.
 //! * [`ParsedConversation`]: what a provider parser produces and the import pipeline hands to the
 //!   store's bulk writer. It carries the provider's own ids; the store maps them to ours.
+//! * [`MediaHash`]: the id of media bytes in the store (their BLAKE3 hash); images, audio and
+//!   attachment parts carry it in `media` once the import has stored their bytes
+//!   ([`Part::media_slot`]).
 //! * Small validated values: [`Source`], [`Role`], [`Tag`], [`FolderPath`], [`RatingValue`],
 //!   typed ids, and [`Timestamp`] helpers for unix milliseconds.
 //!
@@ -20,6 +23,7 @@
 mod conversation;
 mod error;
 mod ids;
+mod media;
 mod parsed;
 mod part;
 mod values;
@@ -29,6 +33,7 @@ pub use conversation::{
 };
 pub use error::ModelError;
 pub use ids::{ConversationId, MessageId};
+pub use media::{MediaHash, MediaKind, MediaSlot, MEDIA_HASH_LEN};
 pub use parsed::{derive_title, Attachment, ParsedConversation, ParsedMessage, TITLE_MAX_CHARS};
 pub use part::{Part, NOTE_KIND};
 pub use values::{timestamp, FolderPath, Role, Source, Tag, Timestamp, FOLDER_SEGMENT_MAX_CHARS};

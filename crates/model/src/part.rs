@@ -31,9 +31,13 @@ pub enum Part {
         /// Height in pixels, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         height: Option<u64>,
-        /// Base64 data when the export holds the bytes.
+        /// Base64 data when the export holds the bytes inline. The import moves them into the
+        /// media store (setting `media`) and clears this.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         data: Option<String>,
+        /// The stored bytes ([`crate::MediaHash`] hex), set by the import when the export held them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<String>,
     },
     /// Audio, referenced or transcribed.
     Audio {
@@ -43,6 +47,9 @@ pub enum Part {
         /// A transcript, when the export holds one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         transcript: Option<String>,
+        /// The stored bytes ([`crate::MediaHash`] hex), set by the import when the export held them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<String>,
     },
     /// A call the model made to a tool.
     ToolCall {
@@ -87,6 +94,13 @@ pub enum Part {
         /// Text extracted from the file by the provider, when the export holds it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         extracted_text: Option<String>,
+        /// How the export refers to the file's bytes (a file id, a file name), when it differs
+        /// from `name` or the bytes may be in the export.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+        /// The stored bytes ([`crate::MediaHash`] hex), set by the import when the export held them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        media: Option<String>,
     },
     /// A citation or reference (a web page, a file) attached to the answer.
     Citation {

@@ -326,6 +326,8 @@ fn attachments(key: &str, meta: &Metadata, parts: &mut Vec<Part>) -> Vec<Attachm
             size,
             mime_type: mime_type.clone(),
             extracted_text: None,
+            media: None,
+            reference: None,
         });
         attachments.push(Attachment {
             message_source_id: Some(key.to_owned()),
@@ -430,6 +432,7 @@ fn object_part(mut p: Map<String, Value>, content: &mut String, parts: &mut Vec<
                 width: p.get("width").and_then(Value::as_u64),
                 height: p.get("height").and_then(Value::as_u64),
                 data: None,
+                media: None,
             });
             // Generated images carry their prompt and seed here: keep them.
             if p.get("metadata")
@@ -449,11 +452,13 @@ fn object_part(mut p: Map<String, Value>, content: &mut String, parts: &mut Vec<
             parts.push(Part::Audio {
                 reference: None,
                 transcript: text,
+                media: None,
             });
         }
         "audio_asset_pointer" => parts.push(Part::Audio {
             reference: take_string(&mut p, "asset_pointer"),
             transcript: None,
+            media: None,
         }),
         _ => {
             if let Some(text) = str_field(&p, "text") {

@@ -89,6 +89,22 @@ impl Parser for ChatGptParser {
             }
         }
     }
+
+    /// `file-service://file-XYZ` → `file-XYZ` (entry `file-XYZ.dat`, or `file-XYZ-<name>`
+    /// before 2026), `sediment://file_<hex>` → `file_<hex>`; an attachment's id as it is.
+    fn media_keys(&self, reference: Option<&str>, _name: Option<&str>) -> Vec<String> {
+        let Some(reference) = reference else {
+            return Vec::new();
+        };
+        let id = reference
+            .split_once("://")
+            .map_or(reference, |(_, rest)| rest)
+            .trim_matches('/');
+        if id.is_empty() {
+            return Vec::new();
+        }
+        vec![id.to_owned()]
+    }
 }
 
 /// Structure-based detection: a `mapping` key together with the conversation keys that come

@@ -126,14 +126,17 @@ fn hidden_nodes_are_flagged_and_structured() {
         width: Some(640),
         height: Some(480),
         data: None,
+        media: None,
     }));
     assert!(u1.parts.contains(&Part::Audio {
         reference: None,
         transcript: Some("and how do I bake it".into()),
+        media: None,
     }));
     assert!(u1.parts.contains(&Part::Audio {
         reference: Some("sediment://file_audio1".into()),
         transcript: None,
+        media: None,
     }));
     assert!(u1.parts.iter().any(|p| matches!(p, Part::Raw { kind, .. } if kind == "chatgpt.real_time_user_audio_video_asset_pointer")));
     assert_eq!(c.attachments.len(), 1);

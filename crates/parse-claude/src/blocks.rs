@@ -289,6 +289,7 @@ fn voice_note_block(
     parts.push(Part::Audio {
         reference: None,
         transcript,
+        media: None,
     });
     Some(&["transcript"])
 }
@@ -320,7 +321,8 @@ mod tests {
             parts,
             [Part::Audio {
                 reference: None,
-                transcript: Some("Can you help me with my Python code?".into())
+                transcript: Some("Can you help me with my Python code?".into()),
+                media: None,
             }]
         );
     }

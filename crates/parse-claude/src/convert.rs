@@ -435,6 +435,8 @@ fn read_file_entry(
         size,
         mime_type: mime_type.clone(),
         extracted_text,
+        media: None,
+        reference: None,
     });
     attachments.push(Attachment {
         message_source_id: Some(message_id.to_owned()),

@@ -240,6 +240,8 @@ fn document(
         size,
         mime_type: mime.clone(),
         extracted_text: None,
+        media: None,
+        reference: None,
     }];
     if doc.values().any(has_text) {
         parts.push(Part::Raw {

@@ -271,6 +271,8 @@ fn attachments_keep_extracted_text_and_files_keep_names() {
             size: Some(1234),
             mime_type: Some("text/plain".into()),
             extracted_text: Some("Meeting notes: ship the parser by Friday.".into()),
+            media: None,
+            reference: None,
         }
     );
     assert_eq!(
@@ -301,6 +303,8 @@ fn attachments_keep_extracted_text_and_files_keep_names() {
         size: None,
         mime_type: None,
         extracted_text: None,
+        media: None,
+        reference: None,
     }));
     // Leftover fields stay raw: the id of an attachment, the uuid of a file, a non-object entry.
     assert!(m.parts.iter().any(|p| matches!(p, Part::Raw { kind, value }

@@ -245,6 +245,8 @@ fn user_parts(request: &Map<String, Value>, user_id: &str) -> (Vec<Part>, Vec<At
                 size: None,
                 mime_type: kind.clone(),
                 extracted_text: None,
+                media: None,
+                reference: None,
             });
             if is_file {
                 attachments.push(Attachment {

@@ -388,6 +388,7 @@ fn add_chunk(turn: &mut Turn, mut chunk: Map<String, Value>) {
                 width: None,
                 height: None,
                 data: None,
+                media: None,
             });
             continue;
         }
@@ -502,6 +503,7 @@ fn structured(turn: &mut Turn, obj: &Map<String, Value>) {
                 width: None,
                 height: None,
                 data,
+                media: None,
             });
         } else {
             let size = data.as_deref().map(base64_len);
@@ -529,6 +531,8 @@ fn attach(
         size,
         mime_type: mime.clone(),
         extracted_text: None,
+        media: None,
+        reference: None,
     });
     turn.attachments.push(Attachment {
         message_source_id: None,

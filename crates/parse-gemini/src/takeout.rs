@@ -130,6 +130,17 @@ impl Parser for TakeoutParser {
             None => Ok(()),
         }
     }
+
+    /// Takeout keeps attached files and generated images beside `MyActivity.json` under the
+    /// names the record gives (`attachedFiles`, `imageFile`).
+    fn media_keys(&self, reference: Option<&str>, name: Option<&str>) -> Vec<String> {
+        reference
+            .or(name)
+            .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n))
+            .filter(|n| !n.is_empty())
+            .map(|n| vec![n.to_owned()])
+            .unwrap_or_default()
+    }
 }
 
 fn html_error(input: &str) -> ParseError {
@@ -486,6 +497,8 @@ fn build(mut prompts: Vec<Prompt>, conversation_ids: &mut HashSet<String>) -> Pa
                 size: None,
                 mime_type: None,
                 extracted_text: None,
+                media: None,
+                reference: None,
             });
             attachments.push(Attachment {
                 message_source_id: Some(user_id.clone()),

@@ -72,6 +72,19 @@ pub trait Parser: Send + Sync {
 
     /// Reads the input and pushes what it finds into the sink.
     fn parse(&self, input: Input<'_>, sink: &mut dyn Sink) -> Result<()>;
+
+    /// Names under which this provider's exports hold the bytes a part refers to, for the
+    /// import to look up among the files of the same export (zip entries, files of the
+    /// folder). `reference` is the part's pointer or file id, `name` an attachment's file
+    /// name. Each key matches a file whose name is the key, whose name without extension is
+    /// the key, or (ChatGPT's older layout) whose `file-<id>`/`file_<id>` prefix is the key.
+    ///
+    /// Empty (the default) when the provider's exports hold no bytes, as Claude's do not: such
+    /// parts stay references and are not counted missing.
+    fn media_keys(&self, reference: Option<&str>, name: Option<&str>) -> Vec<String> {
+        let _ = (reference, name);
+        Vec::new()
+    }
 }
 
 /// An id from stable content, for providers that have none: 32 hex characters of xxh3-128 over

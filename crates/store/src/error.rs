@@ -42,6 +42,15 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// Reading or writing media bytes failed.
+    #[error("i/o error while {context}: {source}")]
+    Io {
+        /// What the store was doing.
+        context: &'static str,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// No connection could be taken from the pool (or the pool could not be built).
     #[error("connection pool error: {0}")]
     Pool(#[from] r2d2::Error),
@@ -76,6 +85,10 @@ impl Error {
             return Err(Error::not_found(entity, id));
         }
         Ok(())
+    }
+
+    pub(crate) fn io(context: &'static str, source: std::io::Error) -> Self {
+        Error::Io { context, source }
     }
 
     pub(crate) fn not_found(entity: &'static str, id: impl Into<String>) -> Self {

@@ -27,6 +27,10 @@
 //!   deterministic message ids so a re-import never duplicates a message. An importer can
 //!   tokenize a batch's texts ahead on its own thread ([`Pretokenizer`], [`TokenSet`],
 //!   [`BulkWriter::write_batch_tokenized`]) so the writer only adds the tokens to the index.
+//! * Media bytes are stored once per BLAKE3 hash, streamed in through a [`MediaWriter`] and
+//!   out through [`MediaBytes`]; a message refers to them by the `media` field of its parts,
+//!   and triggers keep the links (and drop media nothing refers to). In this backend the bytes
+//!   are files beside the database (`chat.db.media/`); see `docs/architecture.md`.
 //! * Exports walk the store with [`Store::conversation_details`]: every conversation with its
 //!   whole tree, a page (and a tree) per short read transaction.
 //!
@@ -47,6 +51,8 @@
 mod bulk;
 mod columns;
 mod error;
+mod media;
+mod media_io;
 mod pretoken;
 mod repo;
 mod schema;
@@ -59,6 +65,8 @@ pub use bulk::{
     WriteOutcome, WriteStatus,
 };
 pub use error::{Error, Result};
+pub use media::{MediaInfo, MediaSweep, StoredMedia, MEDIA_GRACE};
+pub use media_io::{MediaBytes, MediaWriter};
 pub use pretoken::{Pretokenizer, TokenSet};
 pub use repo::Repo;
 pub use schema::SCHEMA_VERSION;

@@ -15,7 +15,7 @@ use crate::error::{Context, Error, Result};
 /// 3. Add a test that upgrades a file at the previous version and compares its `sqlite_schema`
 ///    against a freshly created one.
 /// 4. Describe the change in `docs/architecture.md` ("Storage").
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Character classes that mark text as CJK (Han, kana, Hangul, compatibility ideographs).
 /// Used in trigger `WHEN` clauses (GLOB classes are Unicode-aware) and mirrored by
@@ -201,8 +201,70 @@ END;
 "#
 );
 
+/// Migration 2: media. The bytes live outside SQLite (content-addressed files beside the
+/// database, `crate::media`); these tables hold what is known about them and which messages
+/// refer to them. Links follow the `media` field of a message's parts through triggers, so
+/// every write path (imports, the API's saves, appends) keeps them right; a media row whose
+/// last link goes is deleted and its hash queued in `media_trash`, whose files the store
+/// removes after the transaction commits (or at the next open, after a crash).
+const V2: &str = r#"
+CREATE TABLE media (
+    hash       TEXT PRIMARY KEY NOT NULL,              -- BLAKE3, 64 lower-case hex digits
+    size       INTEGER NOT NULL,
+    mime       TEXT NOT NULL,                          -- sniffed from the bytes
+    width      INTEGER,
+    height     INTEGER,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE media_links (
+    turn_id TEXT NOT NULL REFERENCES convo_turns(id) ON DELETE CASCADE,
+    hash    TEXT NOT NULL REFERENCES media(hash),
+    PRIMARY KEY (turn_id, hash)
+) WITHOUT ROWID;
+CREATE INDEX media_links_hash ON media_links (hash);
+-- What an input called bytes it held (e.g. a zip entry's name, size and CRC): lets a second
+-- import find the hash without writing the bytes anywhere.
+CREATE TABLE media_hints (
+    key  TEXT PRIMARY KEY NOT NULL,
+    hash TEXT NOT NULL REFERENCES media(hash) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX media_hints_hash ON media_hints (hash);
+CREATE TABLE media_trash (
+    hash TEXT PRIMARY KEY NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER media_links_ai AFTER INSERT ON convo_turns
+WHEN new.parts IS NOT NULL AND instr(new.parts, '"media"') > 0
+BEGIN
+    INSERT OR IGNORE INTO media_links (turn_id, hash)
+        SELECT new.id, json_extract(p.value, '$.media') FROM json_each(new.parts) p
+        WHERE json_extract(p.value, '$.media') IN (SELECT hash FROM media);
+END;
+CREATE TRIGGER media_links_au AFTER UPDATE OF parts ON convo_turns
+WHEN old.parts IS NOT new.parts
+BEGIN
+    INSERT OR IGNORE INTO media_links (turn_id, hash)
+        SELECT new.id, json_extract(p.value, '$.media') FROM json_each(new.parts) p
+        WHERE new.parts IS NOT NULL AND json_extract(p.value, '$.media') IN (SELECT hash FROM media);
+    DELETE FROM media_links WHERE turn_id = new.id AND hash NOT IN (
+        SELECT json_extract(p.value, '$.media') FROM json_each(coalesce(new.parts, '[]')) p
+        WHERE json_extract(p.value, '$.media') IS NOT NULL);
+END;
+CREATE TRIGGER media_links_gc AFTER DELETE ON media_links
+WHEN NOT EXISTS (SELECT 1 FROM media_links WHERE hash = old.hash)
+BEGIN
+    DELETE FROM media WHERE hash = old.hash;
+END;
+CREATE TRIGGER media_ad AFTER DELETE ON media BEGIN
+    INSERT OR IGNORE INTO media_trash (hash) VALUES (old.hash);
+END;
+CREATE TRIGGER media_ai AFTER INSERT ON media BEGIN
+    DELETE FROM media_trash WHERE hash = new.hash;
+END;
+"#;
+
 /// Every migration, in order; migration `i` moves the file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Reads `PRAGMA user_version`.
 pub(crate) fn user_version(conn: &Connection) -> Result<i64> {
@@ -244,6 +306,40 @@ mod tests {
     #[test]
     fn migrations_and_version_constant_agree() {
         assert_eq!(MIGRATIONS.len() as i64, SCHEMA_VERSION);
+    }
+
+    /// Every schema object, for comparing two files.
+    fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_file_at_version_1_upgrades_to_the_fresh_schema() {
+        let mut old = Connection::open_in_memory().unwrap();
+        old.execute_batch(V1).unwrap();
+        old.pragma_update(None, "user_version", 1).unwrap();
+        old.execute_batch(
+            "INSERT INTO convos (id, source, created_at, updated_at) VALUES ('c', 'native', 1, 1);
+             INSERT INTO convo_turns (id, convo_id, role, content) VALUES ('t', 'c', 'user', 'hi');",
+        )
+        .unwrap();
+        migrate(&mut old).unwrap();
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(user_version(&old).unwrap(), SCHEMA_VERSION);
+        assert_eq!(schema_of(&old), schema_of(&fresh));
+        let kept: String = old
+            .query_row("SELECT content FROM convo_turns WHERE id = 't'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kept, "hi");
     }
 
     #[test]

@@ -10,6 +10,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::bulk::BulkWriter;
 use crate::error::{Context, Error, Result};
+use crate::media::{MediaFiles, MEDIA_GRACE};
 use crate::repo::Repo;
 use crate::schema;
 
@@ -31,6 +32,8 @@ const STATEMENT_CACHE: usize = 64;
 pub struct Store {
     pool: Pool<SqliteConnectionManager>,
     path: Option<Arc<PathBuf>>,
+    /// The media files beside the database; `None` in memory.
+    pub(crate) media: Option<Arc<MediaFiles>>,
 }
 
 /// Per-connection settings: these are not persistent, so every pooled connection runs them.
@@ -81,10 +84,19 @@ impl Store {
             .max_size(pool_size())
             .min_idle(Some(1))
             .build(manager)?;
-        Ok(Store {
+        let media =
+            MediaFiles::beside(&path).map_err(|e| Error::io("creating the media directory", e))?;
+        let store = Store {
             pool,
             path: Some(Arc::new(path)),
-        })
+            media: Some(Arc::new(media)),
+        };
+        // What a killed import or a crash between a deletion and its file removal left.
+        let swept = store.sweep_media(MEDIA_GRACE, false)?;
+        if swept != crate::media::MediaSweep::default() {
+            tracing::info!(?swept, "removed leftover media");
+        }
+        Ok(store)
     }
 
     /// A private in-memory database, for tests. The pool holds a single connection, so do not
@@ -96,7 +108,11 @@ impl Store {
             let mut conn = pool.get()?;
             schema::migrate(&mut conn)?;
         }
-        Ok(Store { pool, path: None })
+        Ok(Store {
+            pool,
+            path: None,
+            media: None,
+        })
     }
 
     /// The database file, or `None` in memory.
@@ -118,7 +134,26 @@ impl Store {
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if `f` returns `Ok` and
     /// rolled back otherwise. Taking the write lock up front means concurrent writers queue
     /// on the busy timeout instead of failing with "database is locked" on lock upgrade.
+    ///
+    /// Files of media the transaction dropped (no message refers to them any more) are
+    /// removed after the commit; if that fails they are removed by the next sweep.
     pub fn write<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
+        let keeps_media = self.media.is_some();
+        let (out, trash) = self.write_inner(|repo| {
+            let out = f(repo)?;
+            let trash = keeps_media && repo.has_media_trash()?;
+            Ok((out, trash))
+        })?;
+        if trash {
+            if let Err(e) = self.empty_media_trash() {
+                tracing::warn!(error = %e, "media files of deleted items stay until the next sweep");
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Store::write`] without the media file removal.
+    pub(crate) fn write_inner<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.pool.get()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -39,6 +39,10 @@ const NOT_CHECKED: &[(&str, &str)] = &[
     ("workspace.json", "a VS Code workspace pointer"),
     ("export_manifest.json", "a ChatGPT shard list"),
     (
+        "conversation_asset_file_names.json",
+        "ChatGPT's media file names",
+    ),
+    (
         "manifest-0d5e9a1c-2026-09-01-10-00-00.json",
         "a Claude manifest",
     ),

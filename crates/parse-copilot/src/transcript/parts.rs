@@ -56,6 +56,7 @@ pub(super) fn attachment(
                 width: None,
                 height: None,
                 data,
+                media: None,
             });
         }
         "file" | "blob" | "directory" | "selection" => {
@@ -67,6 +68,8 @@ pub(super) fn attachment(
                 size,
                 mime_type: mime.clone(),
                 extracted_text: extracted,
+                media: None,
+                reference: None,
             });
             if kind != "selection" && kind != "directory" {
                 out.push(Attachment {
@@ -219,6 +222,7 @@ pub(super) fn tool_output(
                     width: None,
                     height: None,
                     data: take_str(&mut item, "data"),
+                    media: None,
                 });
                 continue;
             }

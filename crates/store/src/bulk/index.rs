@@ -1,5 +1,5 @@
-//! Full-text indexing during a bulk write: the connection's triggers off while new rows go
-//! in, then one statement per index for all of them.
+//! Full-text indexing (and media links) during a bulk write: the connection's triggers off
+//! while new rows go in, then one statement per index for all of them.
 
 use rusqlite::config::DbConfig;
 use rusqlite::Transaction;
@@ -96,6 +96,15 @@ impl Deferred {
             .ctx("indexing imported CJK messages")?;
             self.cjk.clear();
         }
+        // The media links the insert trigger would have made (`schema.rs`, migration 2).
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO media_links (turn_id, hash)
+             SELECT t.id, json_extract(p.value, '$.media') FROM convo_turns t, json_each(t.parts) p
+             WHERE t.seq > ?1 AND t.parts IS NOT NULL AND instr(t.parts, '\"media\"') > 0
+               AND json_extract(p.value, '$.media') IN (SELECT hash FROM media)",
+        )?
+        .execute([self.turns_from])
+        .ctx("linking imported messages to their media")?;
         tx.prepare_cached(
             "INSERT INTO convos_fts (rowid, title) SELECT seq, title FROM convos WHERE seq > ?1",
         )?

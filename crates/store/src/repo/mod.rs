@@ -13,6 +13,7 @@
 //! | `ratings.rs` | message ratings |
 //! | `forks.rs` | forks |
 //! | `imports.rs` | import runs and their quarantined items |
+//! | `media.rs` | media items (metadata), their links to messages, import hints, the trash |
 //! | `search.rs` | full-text search |
 //! | `stats.rs` | statistics |
 //!
@@ -23,6 +24,7 @@
 mod conversations;
 mod forks;
 mod imports;
+mod media;
 mod messages;
 mod ratings;
 mod save;

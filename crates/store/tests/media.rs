@@ -1,0 +1,249 @@
+//! The media store against real files: bytes kept once per hash, streamed in and out, linked
+//! to messages through their parts, dropped with the last reference, swept after a crash.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use chat_model::{ConversationId, MediaHash, Part, Role};
+use chat_store::{BulkItem, NewConversation, NewMessage, Store, StoredMedia};
+use common::{count, parsed, temp_store};
+
+/// A 3x2 PNG header followed by `tail` (enough for sniffing and dimensions).
+fn png(tail: &[u8]) -> Vec<u8> {
+    let mut b = vec![
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0,
+        0, 3, 0, 0, 0, 2, 8, 6, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    b.extend_from_slice(tail);
+    b
+}
+
+fn store_bytes(store: &Store, bytes: &[u8], chunk: usize) -> StoredMedia {
+    let mut w = store.media_writer().unwrap();
+    for c in bytes.chunks(chunk) {
+        w.write_all(c).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+fn read_all(store: &Store, hash: &MediaHash) -> Vec<u8> {
+    let mut out = Vec::new();
+    store
+        .media_bytes(hash, 0, u64::MAX)
+        .unwrap()
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// Every file under the media directory (shards and tmp).
+fn files(store: &Store) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for d in std::fs::read_dir(store.media_dir().unwrap()).unwrap() {
+        for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
+            out.push(f.unwrap().path());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn image_part(hash: &MediaHash) -> Part {
+    Part::Image {
+        reference: Some("file-service://file-1".into()),
+        mime_type: None,
+        width: None,
+        height: None,
+        data: None,
+        media: Some(hash.to_string()),
+    }
+}
+
+fn message_with(store: &Store, hash: &MediaHash) -> (ConversationId, chat_model::MessageId) {
+    store
+        .write(|r| {
+            let c = r.create_conversation(NewConversation::default())?;
+            let mut m = NewMessage::new(Role::User, "look");
+            m.parts = vec![image_part(hash), Part::Reasoning { text: "x".into() }];
+            let m = r.add_message(&c.id, m)?;
+            Ok((c.id, m.id))
+        })
+        .unwrap()
+}
+
+#[test]
+fn bytes_are_stored_once_under_their_blake3_hash_and_read_back_whole_or_in_ranges() {
+    let (_dir, store) = temp_store();
+    let bytes = png(&vec![7u8; 300_000]);
+    let first = store_bytes(&store, &bytes, 4096);
+    assert!(first.newly_stored);
+    assert_eq!(
+        first.info.hash.as_str(),
+        blake3::hash(&bytes).to_hex().as_str()
+    );
+    assert_eq!(first.info.size, bytes.len() as u64);
+    assert_eq!(first.info.mime, "image/png");
+    assert_eq!((first.info.width, first.info.height), (Some(3), Some(2)));
+    let path = store
+        .media_dir()
+        .unwrap()
+        .join(&first.info.hash.as_str()[..2])
+        .join(first.info.hash.as_str());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(read_all(&store, &first.info.hash), bytes);
+
+    // Same bytes again, in other chunks and from memory: nothing new, no file left behind.
+    let again = store_bytes(&store, &bytes, 77_777);
+    assert!(!again.newly_stored);
+    assert_eq!(again.info, first.info);
+    let from_memory = store.put_media_bytes(&bytes).unwrap();
+    assert!(!from_memory.newly_stored);
+    assert_eq!(files(&store), vec![path]);
+    assert_eq!(count(&store, "media"), 1);
+
+    let mut range = Vec::new();
+    store
+        .media_bytes(&first.info.hash, 100, 50)
+        .unwrap()
+        .read_to_end(&mut range)
+        .unwrap();
+    assert_eq!(range, bytes[100..150]);
+    let info = store.read(|r| r.media_info(&first.info.hash)).unwrap();
+    assert_eq!(info, Some(first.info));
+}
+
+#[test]
+fn unknown_media_is_not_found_and_an_unfinished_writer_leaves_nothing() {
+    let (_dir, store) = temp_store();
+    let unknown: MediaHash = "0".repeat(64).parse().unwrap();
+    assert!(matches!(
+        store.media_bytes(&unknown, 0, u64::MAX),
+        Err(chat_store::Error::NotFound { .. })
+    ));
+    assert_eq!(store.read(|r| r.media_info(&unknown)).unwrap(), None);
+    let mut w = store.media_writer().unwrap();
+    w.write_all(b"half an upload").unwrap();
+    drop(w);
+    assert!(files(&store).is_empty());
+    assert!(Store::open_in_memory().unwrap().media_writer().is_err());
+}
+
+#[test]
+fn parts_link_messages_to_media_and_the_last_deletion_removes_the_bytes() {
+    let (_dir, store) = temp_store();
+    let stored = store_bytes(&store, &png(b"shared"), 10);
+    let hash = stored.info.hash;
+    let (first, first_msg) = message_with(&store, &hash);
+    let (second, _) = message_with(&store, &hash);
+    let listed = store.read(|r| r.message_media(&first_msg)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].hash, hash);
+    assert_eq!(store.read(|r| r.media_references(&hash)).unwrap(), 2);
+
+    store.write(|r| r.delete_conversation(&first)).unwrap();
+    assert_eq!(store.read(|r| r.media_references(&hash)).unwrap(), 1);
+    assert_eq!(read_all(&store, &hash), png(b"shared"));
+
+    store.write(|r| r.delete_conversation(&second)).unwrap();
+    assert_eq!(store.read(|r| r.media_info(&hash)).unwrap(), None);
+    assert!(files(&store).is_empty(), "{:?}", files(&store));
+    assert_eq!(count(&store, "media_trash"), 0);
+    // A part naming bytes the store does not hold links nothing and fails nothing.
+    let (_, m) = message_with(&store, &hash);
+    assert!(store.read(|r| r.message_media(&m)).unwrap().is_empty());
+}
+
+#[test]
+fn imported_parts_link_media_and_a_changed_import_relinks_them() {
+    let (_dir, store) = temp_store();
+    let a = store_bytes(&store, b"first attachment", 4).info.hash;
+    let b = store_bytes(&store, b"second attachment", 4).info.hash;
+    let mut c = parsed("with-media", 2);
+    c.messages[0].parts = vec![image_part(&a)];
+    let mut writer = store.bulk_writer().unwrap();
+    writer.write_batch(&[item(&c)]).unwrap();
+    assert_eq!(store.read(|r| r.media_references(&a)).unwrap(), 1);
+
+    c.messages[0].parts = vec![image_part(&b)];
+    writer.write_batch(&[item(&c)]).unwrap();
+    drop(writer);
+    assert_eq!(store.read(|r| r.media_references(&b)).unwrap(), 1);
+    // `a` lost its last reference inside the bulk writer's transaction: its row is gone and
+    // the sweep removes its file.
+    assert_eq!(store.read(|r| r.media_info(&a)).unwrap(), None);
+    store.sweep_media(Duration::from_secs(3600), false).unwrap();
+    assert_eq!(files(&store).len(), 1);
+    assert_eq!(read_all(&store, &b), b"second attachment");
+}
+
+#[test]
+fn hints_name_stored_bytes_and_go_with_them() {
+    let (_dir, store) = temp_store();
+    let hash = store_bytes(&store, b"hinted", 3).info.hash;
+    store
+        .write(|r| r.put_media_hint("zip:file-1.dat:6:1234", &hash))
+        .unwrap();
+    let hint = store
+        .read(|r| r.media_hint("zip:file-1.dat:6:1234"))
+        .unwrap();
+    assert_eq!(hint, Some(hash.clone()));
+    assert_eq!(store.read(|r| r.media_hint("zip:other")).unwrap(), None);
+    // Unreferenced and past the grace period: swept, hint and all.
+    let swept = store.sweep_media(Duration::ZERO, false).unwrap();
+    assert_eq!(swept.unreferenced, 1);
+    assert_eq!(
+        store
+            .read(|r| r.media_hint("zip:file-1.dat:6:1234"))
+            .unwrap(),
+        None
+    );
+    assert!(files(&store).is_empty());
+}
+
+#[test]
+fn a_sweep_removes_what_a_killed_import_left_and_keeps_what_is_referenced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.db");
+    let (kept, temp) = {
+        let store = Store::open(&db).unwrap();
+        let kept = store_bytes(&store, b"referenced", 5).info.hash;
+        message_with(&store, &kept);
+        store_bytes(&store, b"stored but never linked", 5);
+        // A write cut short by a kill: the temporary file stays.
+        let mut w = store.media_writer().unwrap();
+        w.write_all(b"half").unwrap();
+        w.flush().unwrap();
+        std::mem::forget(w);
+        // A file the database does not know (the kill came between rename and commit).
+        let stray = blake3::hash(b"stray").to_hex().to_string();
+        let shard = store.media_dir().unwrap().join(&stray[..2]);
+        std::fs::create_dir_all(&shard).unwrap();
+        std::fs::write(shard.join(&stray), b"stray").unwrap();
+        let temp = store.media_dir().unwrap().join("tmp");
+        (kept, temp)
+    };
+    assert_eq!(std::fs::read_dir(&temp).unwrap().count(), 1);
+    // Opening again sweeps only what is older than the grace period: nothing yet.
+    let store = Store::open(&db).unwrap();
+    assert_eq!(files(&store).len(), 4);
+    let swept = store.sweep_media(Duration::ZERO, true).unwrap();
+    assert_eq!(
+        (swept.temp_files, swept.unreferenced, swept.orphan_files),
+        (1, 1, 1)
+    );
+    let left = files(&store);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].ends_with(kept.as_str()));
+    assert_eq!(read_all(&store, &kept), b"referenced");
+}
+
+fn item(c: &chat_model::ParsedConversation) -> BulkItem<'_> {
+    BulkItem {
+        conversation: c,
+        folder: None,
+        prepared: None,
+    }
+}
