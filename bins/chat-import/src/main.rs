@@ -193,6 +193,12 @@ fn print_summary(report: &ImportReport, json: bool) {
         "{verb} {} new, {} updated, {} unchanged conversations ({} new messages); {} skipped, {} failed",
         t.imported, t.updated, t.unchanged, t.messages, t.skipped, t.failed
     );
+    if !t.media.is_empty() {
+        eprintln!(
+            "media: {} stored, {} already stored, {} not in the export (kept as references)",
+            t.media.stored, t.media.deduplicated, t.media.missing
+        );
+    }
     for input in &report.inputs {
         let source = input.source.map_or("unrecognised", |s| s.label());
         eprintln!(

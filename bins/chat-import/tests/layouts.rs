@@ -137,13 +137,22 @@ fn copilot_cli_session_state_keeps_the_attached_image_and_tool_output() {
         ),
         "Two load balancers in the deploy diagram"
     );
-    // The image's bytes (from session.binary_asset) are on the user's message.
+    // The image's bytes (from session.binary_asset) are on the user's message: moved from
+    // the part's base64 into the media store (a PNG), the part keeping the hash.
     assert_eq!(
         db_count(
             &db,
-            "SELECT count(*) FROM convo_turns WHERE role = 'user' AND parts LIKE '%\"data\":\"iVBORw0KGgo%'"
+            "SELECT count(*) FROM convo_turns t JOIN media_links l ON l.turn_id = t.id
+             JOIN media m ON m.hash = l.hash WHERE t.role = 'user' AND m.mime = 'image/png'"
         ),
         1
+    );
+    assert_eq!(
+        db_count(
+            &db,
+            "SELECT count(*) FROM convo_turns WHERE parts LIKE '%\"data\":%'"
+        ),
+        0
     );
     assert_eq!(
         db_count(

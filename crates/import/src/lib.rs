@@ -37,6 +37,7 @@ pub mod source;
 
 mod detect;
 mod layouts;
+mod media;
 mod pipeline;
 mod plan;
 mod report;
@@ -50,7 +51,7 @@ use chat_model::{FolderPath, Source};
 use chat_parse::Parser;
 use chat_store::Store;
 
-pub use report::{Counts, ErrorEntry, ImportReport, InputReport, Outcome};
+pub use report::{Counts, ErrorEntry, ImportReport, InputReport, MediaCounts, Outcome};
 pub use source::Limits;
 
 /// How many batches (and other events) may wait between the parse thread and the writer: with

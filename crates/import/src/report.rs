@@ -3,6 +3,8 @@
 use chat_model::Source;
 use serde::{Deserialize, Serialize};
 
+pub use crate::media::MediaCounts;
+
 /// Counts for a whole run or one input.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
@@ -20,6 +22,9 @@ pub struct Counts {
     pub failed: u64,
     /// Messages newly written.
     pub messages: u64,
+    /// The media the conversations refer to: stored, already stored, missing from the export.
+    #[serde(default)]
+    pub media: MediaCounts,
 }
 
 impl Counts {
@@ -32,6 +37,7 @@ impl Counts {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.messages += other.messages;
+        self.media.add(&other.media);
     }
 
     /// Counts one conversation the store wrote (or recognised), with the messages written.

@@ -327,7 +327,7 @@ fn attachments(key: &str, meta: &Metadata, parts: &mut Vec<Part>) -> Vec<Attachm
             mime_type: mime_type.clone(),
             extracted_text: None,
             media: None,
-            reference: None,
+            reference: str_field(a, "id").map(str::to_owned),
         });
         attachments.push(Attachment {
             message_source_id: Some(key.to_owned()),

@@ -74,6 +74,7 @@ impl MediaWriter {
             hash,
             size: self.size,
             mime,
+            name: None,
             width,
             height,
         };

@@ -212,6 +212,7 @@ CREATE TABLE media (
     hash       TEXT PRIMARY KEY NOT NULL,              -- BLAKE3, 64 lower-case hex digits
     size       INTEGER NOT NULL,
     mime       TEXT NOT NULL,                          -- sniffed from the bytes
+    name       TEXT,                                   -- the first original name seen
     width      INTEGER,
     height     INTEGER,
     created_at INTEGER NOT NULL

@@ -9,6 +9,7 @@ use chat_parse::ItemError;
 use chat_store::{Prepared, Pretokenizer, TokenSet};
 use crossbeam_channel::{Receiver, Sender};
 
+use crate::media::{MediaCounts, MediaResolver};
 use crate::{ImportOptions, ProgressState};
 
 /// What the parse thread tells the writer.
@@ -33,6 +34,11 @@ pub(super) enum Event {
     ItemError {
         unit: usize,
         error: Box<ItemError>,
+    },
+    /// What the media of a conversation of the input came to.
+    Media {
+        unit: usize,
+        counts: MediaCounts,
     },
     /// Entries of the input that are not conversations.
     Skipped {
@@ -82,6 +88,8 @@ pub(super) struct Batcher<'a> {
     text_seen: u64,
     /// Batches sent so far (see [`RAMP`]).
     sent: u32,
+    /// Stores the media of conversations before they are batched (`None` in a dry run).
+    pub(super) media: Option<MediaResolver>,
 }
 
 /// The first batches hold less text: 1/8, 1/4 and 1/2 of [`ImportOptions::batch_bytes`], then
@@ -117,6 +125,7 @@ impl<'a> Batcher<'a> {
             progress,
             text_seen: 0,
             sent: 0,
+            media: None,
         }
     }
 

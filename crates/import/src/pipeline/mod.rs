@@ -26,6 +26,7 @@ use crossbeam_channel::bounded;
 use self::batch::{Batcher, Event, WriterState};
 use self::parse::ParseThread;
 use self::write::Writer;
+use crate::media::MediaResolver;
 use crate::plan::plan;
 use crate::report::{ImportReport, InputReport};
 use crate::source::{Opener, Origin};
@@ -72,8 +73,16 @@ pub(crate) fn run(
         let parse_options = options.clone();
         let base = report.inputs.len();
         let state = &writer_state;
+        let media_store = store.clone();
         let parse = scope.spawn(move || {
             let mut out = Batcher::new(&tx, &parse_options, state, &parse_progress);
+            if !parse_options.dry_run {
+                out.media = Some(MediaResolver::new(
+                    media_store,
+                    parse_options.limits.clone(),
+                    paths,
+                ));
+            }
             let thread = ParseThread {
                 parsers: &parsers,
                 opener: &opener,

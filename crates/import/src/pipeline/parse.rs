@@ -142,6 +142,8 @@ impl ParseThread<'_> {
         }
         let mut sink = ChannelSink {
             out: &mut *out,
+            parser,
+            origin: &unit.origin,
             unit: slot,
             options: self.options,
             progress: self.progress,
@@ -299,6 +301,9 @@ pub(super) fn notify(options: &ImportOptions, progress: &ProgressState) {
 /// Forwards what a parser pushes to the writer, and turns cancellation into [`Flow::Stop`].
 struct ChannelSink<'a, 'b> {
     out: &'a mut Batcher<'b>,
+    /// The parser reading the input and where the input is, for finding media.
+    parser: &'a dyn Parser,
+    origin: &'a Origin,
     unit: usize,
     options: &'a ImportOptions,
     progress: &'a ProgressState,
@@ -321,9 +326,18 @@ impl ChannelSink<'_, '_> {
 }
 
 impl Sink for ChannelSink<'_, '_> {
-    fn conversation(&mut self, conversation: ParsedConversation) -> Flow {
+    fn conversation(&mut self, mut conversation: ParsedConversation) -> Flow {
         let unit = self.unit;
-        self.forward(|out| out.conversation(unit, conversation))
+        let (parser, origin) = (self.parser, self.origin);
+        self.forward(|out| {
+            if let Some(media) = out.media.as_mut() {
+                let counts = media.resolve(parser, origin, &mut conversation);
+                if !counts.is_empty() && !out.send(Event::Media { unit, counts }) {
+                    return false;
+                }
+            }
+            out.conversation(unit, conversation)
+        })
     }
 
     fn item_error(&mut self, error: ItemError) -> Flow {

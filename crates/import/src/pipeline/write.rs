@@ -77,6 +77,11 @@ impl Writer<'_> {
                 self.progress.conversations.fetch_add(1, Ordering::Relaxed);
             }
             Event::ItemError { unit, error } => self.item_error(unit, &error)?,
+            Event::Media { unit, counts } => {
+                if let Some(input) = self.report.inputs.get_mut(unit) {
+                    input.counts.media.add(&counts);
+                }
+            }
             Event::Skipped { unit, count } => {
                 if let Some(input) = self.report.inputs.get_mut(unit) {
                     input.counts.skipped += count;

@@ -33,6 +33,8 @@ pub struct MediaInfo {
     pub size: u64,
     /// The MIME type sniffed from the bytes.
     pub mime: String,
+    /// The original file name, as the first export that held the bytes gave it.
+    pub name: Option<String>,
     /// An image's width in pixels, from its header.
     pub width: Option<u32>,
     /// An image's height in pixels, from its header.

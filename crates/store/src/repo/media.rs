@@ -16,8 +16,8 @@ impl Repo<'_> {
     pub(crate) fn put_media(&self, info: &MediaInfo) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT INTO media (hash, size, mime, width, height, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (hash) DO NOTHING",
+                "INSERT INTO media (hash, size, mime, width, height, name, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (hash) DO NOTHING",
             )?
             .execute(params![
                 info.hash.as_str(),
@@ -25,6 +25,7 @@ impl Repo<'_> {
                 info.mime,
                 info.width,
                 info.height,
+                info.name,
                 to_millis(now()),
             ])
             .ctx("recording media")?;
@@ -34,7 +35,7 @@ impl Repo<'_> {
     /// What is known about the media `hash`, when the store holds it.
     pub fn media_info(&self, hash: &MediaHash) -> Result<Option<MediaInfo>> {
         self.conn
-            .prepare_cached("SELECT size, mime, width, height FROM media WHERE hash = ?1")?
+            .prepare_cached("SELECT size, mime, width, height, name FROM media WHERE hash = ?1")?
             .query_row([hash.as_str()], |r| {
                 Ok(MediaInfo {
                     hash: hash.clone(),
@@ -42,6 +43,7 @@ impl Repo<'_> {
                     mime: r.get(1)?,
                     width: r.get(2)?,
                     height: r.get(3)?,
+                    name: r.get(4)?,
                 })
             })
             .optional()
@@ -51,7 +53,7 @@ impl Repo<'_> {
     /// The media the message refers to (through its parts), in hash order.
     pub fn message_media(&self, message: &MessageId) -> Result<Vec<MediaInfo>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.hash, m.size, m.mime, m.width, m.height FROM media_links l
+            "SELECT m.hash, m.size, m.mime, m.width, m.height, m.name FROM media_links l
              JOIN media m ON m.hash = l.hash WHERE l.turn_id = ?1 ORDER BY m.hash",
         )?;
         let rows = stmt.query_map([message.as_str()], |r| {
@@ -61,20 +63,31 @@ impl Repo<'_> {
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<u32>>(3)?,
                 r.get::<_, Option<u32>>(4)?,
+                r.get::<_, Option<String>>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (hash, size, mime, width, height) = row.ctx("reading a message's media")?;
+            let (hash, size, mime, width, height, name) = row.ctx("reading a message's media")?;
             out.push(MediaInfo {
                 hash: hash.parse()?,
                 size: u64::try_from(size).unwrap_or(0),
                 mime,
                 width,
                 height,
+                name,
             });
         }
         Ok(out)
+    }
+
+    /// Gives the media `hash` its original file name, unless it has one already.
+    pub fn name_media(&self, hash: &MediaHash, name: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE media SET name = ?2 WHERE hash = ?1 AND name IS NULL")?
+            .execute(params![hash.as_str(), name])
+            .ctx("naming media")?;
+        Ok(())
     }
 
     /// How many messages refer to the media `hash`.
