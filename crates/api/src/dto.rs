@@ -142,6 +142,9 @@ pub struct MessageView {
     /// `complete`, or `interrupted` for a reply cut short.
     #[schema(value_type = String, example = "complete")]
     pub status: MessageStatus,
+    /// The images, voice clips and files it carries (from its parts), with the URL of their
+    /// bytes, or `missing` when the export did not hold them.
+    pub attachments: Vec<AttachmentView>,
 }
 
 impl From<Message> for MessageView {
@@ -152,13 +155,112 @@ impl From<Message> for MessageView {
             parent_id: m.parent_id.map(|p| p.into_string()),
             role: m.role,
             content: m.content,
-            parts: m.parts,
             model: m.model,
             created_at: m.created_at,
             hidden: m.hidden,
             rating: m.rating.map(RatingView::from),
             status: m.status,
+            attachments: m
+                .parts
+                .iter()
+                .filter_map(AttachmentView::from_part)
+                .collect(),
+            parts: m.parts,
         }
+    }
+}
+
+/// A file, image or voice clip a message carries, as the UI shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttachmentView {
+    /// `image`, `audio` or `file`.
+    #[schema(example = "image")]
+    pub kind: &'static str,
+    /// The original file name, when known.
+    pub name: Option<String>,
+    /// The type: sniffed from the stored bytes, else what the export claimed.
+    pub mime_type: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// An image's width in pixels.
+    pub width: Option<u64>,
+    /// An image's height in pixels.
+    pub height: Option<u64>,
+    /// The media id (BLAKE3 hex) of the stored bytes; null when missing.
+    pub media_id: Option<String>,
+    /// Where to get the bytes (`GET /api/v1/media/{id}`); null when missing.
+    pub url: Option<String>,
+    /// True when the export did not hold the bytes: only the reference is kept.
+    pub missing: bool,
+    /// How the export referred to the bytes (a pointer, a file id), when it did.
+    pub reference: Option<String>,
+}
+
+impl AttachmentView {
+    /// The attachment a part is, if it is one: images and audio with a reference or bytes,
+    /// and every attached file.
+    pub fn from_part(part: &Part) -> Option<Self> {
+        let (kind, name, mime_type, size, width, height, reference, media) = match part {
+            Part::Image {
+                reference,
+                mime_type,
+                width,
+                height,
+                data,
+                media,
+            } if reference.is_some() || media.is_some() || data.is_some() => (
+                "image",
+                None,
+                mime_type.clone(),
+                None,
+                *width,
+                *height,
+                reference.clone(),
+                media.clone(),
+            ),
+            Part::Audio {
+                reference, media, ..
+            } if reference.is_some() || media.is_some() => (
+                "audio",
+                None,
+                None,
+                None,
+                None,
+                None,
+                reference.clone(),
+                media.clone(),
+            ),
+            Part::Attachment {
+                name,
+                size,
+                mime_type,
+                reference,
+                media,
+                ..
+            } => (
+                "file",
+                Some(name.clone()),
+                mime_type.clone(),
+                *size,
+                None,
+                None,
+                reference.clone(),
+                media.clone(),
+            ),
+            _ => return None,
+        };
+        Some(AttachmentView {
+            kind,
+            name,
+            mime_type,
+            size,
+            width,
+            height,
+            url: None,
+            missing: media.is_none(),
+            media_id: media,
+            reference,
+        })
     }
 }
 

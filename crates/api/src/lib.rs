@@ -72,6 +72,7 @@ mod export;
 mod extract;
 mod imports;
 mod library;
+mod media;
 mod openapi;
 mod params;
 mod search;
@@ -192,6 +193,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(library::unrate)),
         )
         .route("/ratings", web::get().to(library::ratings))
+        .route("/media/{id}", web::get().to(media::get))
         .route("/search", web::get().to(search::search))
         .route("/stats", web::get().to(library::stats))
         .route("/export", web::get().to(export::export_all))

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::conversations::routes as conversations;
 use crate::imports::routes as imports;
-use crate::{export, library, search};
+use crate::{export, library, media, search};
 
 /// Adds the bearer-token scheme.
 struct BearerAuth;
@@ -51,6 +51,7 @@ impl Modify for BearerAuth {
         library::unrate,
         library::ratings,
         search::search,
+        media::get,
         library::stats,
         export::export_all,
         export::export_one,
@@ -62,12 +63,12 @@ impl Modify for BearerAuth {
         imports::retry,
         crate::chat::session::upgrade,
     ),
-    components(schemas(crate::events::Event)),
+    components(schemas(crate::events::Event, crate::dto::AttachmentView)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "conversations"), (name = "messages"), (name = "tags"), (name = "search"),
-        (name = "export"), (name = "imports"), (name = "chat"), (name = "system"),
+        (name = "export"), (name = "imports"), (name = "media"), (name = "chat"), (name = "system"),
     )
 )]
 #[derive(Debug)]

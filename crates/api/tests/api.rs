@@ -1124,6 +1124,7 @@ async fn openapi_covers_every_endpoint() {
         ("/api/v1/messages/{id}/rating", "delete"),
         ("/api/v1/ratings", "get"),
         ("/api/v1/search", "get"),
+        ("/api/v1/media/{id}", "get"),
         ("/api/v1/stats", "get"),
         ("/api/v1/export", "get"),
         ("/api/v1/imports", "get"),

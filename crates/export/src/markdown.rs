@@ -153,6 +153,8 @@ pub struct Media {
     pub mime_type: Option<String>,
     /// Size in bytes, when known.
     pub size: Option<u64>,
+    /// The id (BLAKE3 hex) of the stored bytes, when the import stored them.
+    pub media_id: Option<String>,
 }
 
 impl Media {
@@ -191,12 +193,14 @@ pub fn media(m: &Message) -> Vec<Media> {
                 name: reference.clone(),
                 mime_type: mime_type.clone(),
                 size: None,
+                media_id: p.media().map(str::to_owned),
             }),
             Part::Audio { reference, .. } => Some(Media {
                 kind: MediaKind::Audio,
                 name: reference.clone(),
                 mime_type: None,
                 size: None,
+                media_id: p.media().map(str::to_owned),
             }),
             Part::Attachment {
                 name,
@@ -208,6 +212,7 @@ pub fn media(m: &Message) -> Vec<Media> {
                 name: Some(name.clone()),
                 mime_type: mime_type.clone(),
                 size: *size,
+                media_id: p.media().map(str::to_owned),
             }),
             _ => None,
         })

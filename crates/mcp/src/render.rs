@@ -21,8 +21,8 @@ pub struct MediaItem {
     pub mime_type: Option<String>,
     /// Size in bytes, when known.
     pub size: Option<u64>,
-    /// Where to fetch it. Not set yet: exports keep references to the provider's files, and
-    /// this server does not hold their bytes.
+    /// Where to fetch its bytes from this server (`/api/v1/media/{id}`, same token as the
+    /// API); `None` when the export did not hold them (the provider's reference is in `name`).
     pub url: Option<String>,
 }
 
@@ -66,7 +66,48 @@ pub(crate) fn media(m: &Message) -> Vec<MediaItem> {
             name: item.name,
             mime_type: item.mime_type,
             size: item.size,
-            url: None,
+            url: item.media_id.map(|id| format!("/api/v1/media/{id}")),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_model::{ConversationId, MessageId, MessageStatus, Part, Role};
+
+    use super::*;
+
+    #[test]
+    fn stored_media_get_the_api_url_and_missing_ones_none() {
+        let hash = "ab".repeat(32);
+        let image = |reference: &str, media: Option<String>| Part::Image {
+            reference: Some(reference.into()),
+            mime_type: None,
+            width: None,
+            height: None,
+            data: None,
+            media,
+        };
+        let m = Message {
+            id: MessageId::from_string("m1"),
+            conversation_id: ConversationId::from_string("c1"),
+            parent_id: None,
+            role: Role::User,
+            content: "look".into(),
+            parts: vec![
+                image("file-service://file-a", Some(hash.clone())),
+                image("sediment://file_b", None),
+            ],
+            model: None,
+            created_at: None,
+            hidden: false,
+            source_id: None,
+            status: MessageStatus::Complete,
+            rating: None,
+        };
+        let items = media(&m);
+        assert_eq!(items[0].url, Some(format!("/api/v1/media/{hash}")));
+        assert_eq!(items[1].url, None);
+        assert_eq!(items[1].name.as_deref(), Some("sediment://file_b"));
+    }
 }

@@ -2,7 +2,7 @@
 //! messages, forks, tags and summaries. Each parses its input, calls the conversations
 //! service ([`super::service::Conversations`]) and maps the result.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chat_model::{ConversationId, ForkOrigin, MessageId, Tag};
 use chat_store::{ConversationState, Cursor, ListQuery, NewConversation, NewMessage};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
+use crate::media;
 use crate::params;
 use crate::state::ApiState;
 
@@ -119,6 +120,7 @@ pub struct DetailParams {
         (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: State,
+    req: HttpRequest,
     id: web::Path<String>,
     q: web::Query<DetailParams>,
 ) -> Result<HttpResponse, ApiError> {
@@ -138,7 +140,9 @@ pub async fn get(
         hidden: q.hidden.unwrap_or(false),
     };
     let detail = state.conversations().detail(id, branches).await?;
-    Ok(HttpResponse::Ok().json(ConversationDetailView::from(detail)))
+    let mut view = ConversationDetailView::from(detail);
+    media::enrich(&state, &media::api_prefix(&req), &mut view.messages).await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Saves the full state of a conversation (created if the id is new): exactly the messages

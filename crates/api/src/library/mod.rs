@@ -1,7 +1,7 @@
 //! Library-wide reads and message actions: tags, folders, messages and ratings, statistics,
 //! health. Each handler calls one repository method.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chat_model::{MessageId, RatingValue};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -11,6 +11,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
+use crate::media;
 use crate::params;
 use crate::state::ApiState;
 
@@ -72,10 +73,17 @@ pub async fn folders(state: State) -> Result<HttpResponse, ApiError> {
 #[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages",
     params(("id" = String, Path, description = "Message id")),
     responses((status = 200, body = MessageView), (status = 404, body = ErrorBody)))]
-pub async fn message(state: State, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn message(
+    state: State,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let id = MessageId::from_string(id.into_inner());
     let m = state.read(move |repo| repo.get_message(&id)).await?;
-    Ok(HttpResponse::Ok().json(MessageView::from(m)))
+    let mut views = [MessageView::from(m)];
+    media::enrich(&state, &media::api_prefix(&req), &mut views).await?;
+    let [view] = views;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Rates a message up or down, replacing an earlier rating.
