@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 401: the bearer token is missing or wrong.
     #[error("a valid bearer token is required (Authorization: Bearer <token>)")]
     Unauthorized,
+    /// 403: a browser page from an origin the server does not allow.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: an id (or a route) that does not exist.
     #[error("{message}")]
     NotFound {
@@ -105,6 +108,7 @@ impl ApiError {
             | ApiError::NotFound { code, .. }
             | ApiError::Upstream { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden_origin",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -119,6 +123,7 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

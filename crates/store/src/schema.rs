@@ -15,7 +15,7 @@ use crate::error::{Context, Error, Result};
 /// 3. Add a test that upgrades a file at the previous version and compares its `sqlite_schema`
 ///    against a freshly created one.
 /// 4. Describe the change in `docs/architecture.md` ("Storage").
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Character classes that mark text as CJK (Han, kana, Hangul, compatibility ideographs).
 /// Used in trigger `WHEN` clauses (GLOB classes are Unicode-aware) and mirrored by
@@ -201,8 +201,17 @@ END;
 "#
 );
 
+/// Migration 2: store-wide settings, one text value per key (the summariser's prompt, the AI OS
+/// frontend's current session). Plain key/value so another backend mirrors it as is.
+const V2: &str = "
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Every migration, in order; migration `i` moves the file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Reads `PRAGMA user_version`.
 pub(crate) fn user_version(conn: &Connection) -> Result<i64> {
@@ -244,6 +253,34 @@ mod tests {
     #[test]
     fn migrations_and_version_constant_agree() {
         assert_eq!(MIGRATIONS.len() as i64, SCHEMA_VERSION);
+    }
+
+    /// The `sqlite_schema` rows of a connection, sorted.
+    fn schema_rows(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY type, name")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn a_file_at_each_earlier_version_upgrades_to_the_fresh_schema() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        migrate(&mut fresh).unwrap();
+        assert_eq!(user_version(&fresh).unwrap(), SCHEMA_VERSION);
+        for version in 1..SCHEMA_VERSION {
+            let mut old = Connection::open_in_memory().unwrap();
+            for sql in &MIGRATIONS[..version as usize] {
+                old.execute_batch(sql).unwrap();
+            }
+            old.pragma_update(None, "user_version", version).unwrap();
+            migrate(&mut old).unwrap();
+            assert_eq!(user_version(&old).unwrap(), SCHEMA_VERSION);
+            assert_eq!(schema_rows(&old), schema_rows(&fresh), "from version {version}");
+        }
     }
 
     #[test]

@@ -261,6 +261,27 @@ pub struct FolderInfo {
     pub archived_count: u64,
 }
 
+/// How many messages are rated up and down ([`crate::Repo::rating_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RatingCounts {
+    /// Messages rated up.
+    pub up: u64,
+    /// Messages rated down.
+    pub down: u64,
+}
+
+/// A conversation's active branch in brief, for lists ([`crate::Repo::branch_outline`]): what
+/// a list row shows without reading every message's text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BranchOutline {
+    /// The role of each visible message of the branch, root first.
+    pub roles: Vec<Role>,
+    /// The start of the branch's first visible user message.
+    pub first_user: Option<String>,
+    /// The time of the branch's last message that has one.
+    pub last_at: Option<Timestamp>,
+}
+
 /// A rated message with its conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RatedMessage {

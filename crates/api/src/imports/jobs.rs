@@ -20,6 +20,7 @@ use chat_llm::ChatProvider;
 use chat_model::{FolderPath, Source};
 use chat_store::Store;
 
+use super::staged::Staged;
 use super::upload::{upload_path, Upload, UploadDir};
 use super::view::{
     describe_changes, progress_view, record_view, scrub, ImportJobView, RetryView, RunSummary,
@@ -69,6 +70,8 @@ struct Inner {
     /// Writes import explanations.
     provider: Arc<dyn ChatProvider>,
     table: JobTable,
+    /// Uploads waiting to be previewed and committed (the AI OS import dialog).
+    staged: Staged,
 }
 
 /// The jobs and their threads.
@@ -96,6 +99,7 @@ impl ImportJobs {
             max_upload,
             provider,
             table: JobTable::default(),
+            staged: Staged::default(),
         };
         ImportJobs {
             inner: Arc::new(inner),
@@ -113,6 +117,14 @@ impl ImportJobs {
 
     pub(super) fn provider(&self) -> &Arc<dyn ChatProvider> {
         &self.inner.provider
+    }
+
+    pub(super) fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub(super) fn staged(&self) -> &Staged {
+        &self.inner.staged
     }
 
     /// 503 once the server is shutting down: no new job is taken then.
@@ -145,17 +157,21 @@ impl ImportJobs {
         folder: Option<FolderPath>,
     ) -> Result<ImportJobView, ApiError> {
         let (id, dir, files) = upload.finish()?;
-        self.launch(id, dir, files, source, folder, None)
+        self.launch(id, Arc::new(dir), files, ImportOptions {
+            source,
+            folder,
+            ..ImportOptions::default()
+        }, None)
     }
 
-    /// Starts a job over files already in its upload folder.
-    fn launch(
+    /// Starts a job over files already in its upload folder; `options` says how to read them
+    /// (its cancel flag, run id and progress callback are the job's own).
+    pub(super) fn launch(
         &self,
         id: String,
-        upload: UploadDir,
+        upload: Arc<UploadDir>,
         files: Vec<String>,
-        source: Option<Source>,
-        folder: Option<FolderPath>,
+        options: ImportOptions,
         retry_of: Option<RetryView>,
     ) -> Result<ImportJobView, ApiError> {
         let paths = if files.len() == 1 {
@@ -165,12 +181,12 @@ impl ImportJobs {
             vec![upload.0.clone()]
         };
         let cancel = Arc::new(AtomicBool::new(false));
+        let source = options.source;
         let options = ImportOptions {
-            source,
-            folder,
             cancel: Arc::clone(&cancel),
             run_id: Some(id.clone()),
-            ..ImportOptions::default()
+            progress: None,
+            ..options
         };
         let view = ImportJobView {
             id: id.clone(),
@@ -189,7 +205,7 @@ impl ImportJobs {
         self.insert(Job {
             view: view.clone(),
             cancel,
-            upload: Some(Arc::new(upload)),
+            upload: Some(upload),
             last_event: None,
         });
         // Announced before the thread can announce `running`.
@@ -339,7 +355,7 @@ impl ImportJobs {
         }
         let new_id = uuid::Uuid::now_v7().to_string();
         let dir = upload_path(&self.inner.upload_root, &new_id);
-        let upload = UploadDir(dir.clone());
+        let upload = Arc::new(UploadDir(dir.clone()));
         let files: Vec<String> = match self.kept_upload(id) {
             Some((from, files)) => {
                 let copied = files.clone();
@@ -372,7 +388,11 @@ impl ImportJobs {
             changes: None,
         };
         tracing::info!(job = %new_id, retry_of = %id, source = ?source, "retrying an import");
-        self.launch(new_id, upload, files, source, None, Some(retry_of))
+        let options = ImportOptions {
+            source,
+            ..ImportOptions::default()
+        };
+        self.launch(new_id, upload, files, options, Some(retry_of))
     }
 
     /// Runs one job on the calling (dedicated) thread.

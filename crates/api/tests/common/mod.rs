@@ -18,6 +18,7 @@ use tempfile::TempDir;
 /// The fake model server lives in chat-llm (feature `testing`), shared with its own tests.
 #[allow(unused_imports)] // not every test binary talks to a model
 pub use chat_llm::testing as fake_llm;
+pub mod aios;
 pub mod live;
 
 /// A store on disk and the state over it. Keep it alive for the test's duration.

@@ -218,4 +218,18 @@ impl Repo<'_> {
             .ctx("deleting a conversation")?;
         Error::found(n, "conversation", id.as_str())
     }
+
+    /// Deletes every conversation of `source`, as [`Repo::delete_conversation`] does each;
+    /// returns the ids of those deleted.
+    pub fn delete_source(&self, source: Source) -> Result<Vec<ConversationId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM convos WHERE source = ?1 RETURNING id")?;
+        let mut rows = stmt.query([source.as_str()])?;
+        let mut ids = Vec::new();
+        while let Some(row) = rows.next()? {
+            ids.push(ConversationId::from_string(row.get::<_, String>(0)?));
+        }
+        Ok(ids)
+    }
 }

@@ -1,16 +1,16 @@
 //! Messages and the tree they form: append, finish a streamed reply, read one, the whole tree,
 //! the active branch, and the current leaf that selects it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chat_model::timestamp::{now, to_millis};
-use chat_model::{ConversationId, Message, MessageId, MessageStatus};
-use rusqlite::params;
+use chat_model::{ConversationId, Message, MessageId, MessageStatus, Role};
+use rusqlite::{params, OptionalExtension};
 
 use super::Repo;
-use crate::columns::{message_from_row, parts_json, MESSAGE_COLUMNS, MESSAGE_TABLES};
+use crate::columns::{message_from_row, parts_json, ts, MESSAGE_COLUMNS, MESSAGE_TABLES};
 use crate::error::{Context, Error, Result};
-use crate::types::NewMessage;
+use crate::types::{BranchOutline, NewMessage};
 
 impl Repo<'_> {
     /// Appends a message. Its parent is `new.parent_id` or, when `None`, the current leaf;
@@ -155,6 +155,61 @@ impl Repo<'_> {
             path.retain(|m| !m.hidden);
         }
         Ok(path)
+    }
+
+    /// The active branch in brief: each visible message's role (root first), the first
+    /// `preview_chars` characters of the first visible user message, and the time of the last
+    /// message that has one. Walks up from the current leaf like [`Repo::active_branch`] (a
+    /// cycle or a parent outside the conversation ends the walk) without reading the texts,
+    /// so a list can show many conversations cheaply.
+    pub fn branch_outline(
+        &self,
+        conversation: &ConversationId,
+        preview_chars: u32,
+    ) -> Result<BranchOutline> {
+        self.ensure_conversation(conversation)?;
+        let mut stmt = self.conn.prepare_cached(
+            "WITH RECURSIVE branch (id, parent_id, role, hidden, created_at, depth) AS (
+                 SELECT t.id, t.parent_id, t.role, t.hidden, t.created_at, 0
+                   FROM convos c JOIN convo_turns t ON t.id = c.current_turn_id
+                  WHERE c.id = ?1 AND t.convo_id = ?1
+                 UNION ALL
+                 SELECT t.id, t.parent_id, t.role, t.hidden, t.created_at, b.depth + 1
+                   FROM branch b JOIN convo_turns t ON t.id = b.parent_id
+                  WHERE t.convo_id = ?1
+                    AND b.depth < (SELECT count(*) FROM convo_turns WHERE convo_id = ?1)
+             )
+             SELECT id, role, hidden, created_at FROM branch ORDER BY depth",
+        )?;
+        let mut rows = stmt.query([conversation.as_str()])?;
+        // Leaf first; a repeated id is a cycle, which ends the branch.
+        let mut seen = HashSet::new();
+        let mut leaf_first: Vec<(String, Role, Option<i64>)> = Vec::new();
+        while let Some(row) = rows.next()? {
+            let id: String = row.get(0)?;
+            if !seen.insert(id.clone()) {
+                break;
+            }
+            if !row.get::<_, bool>(2)? {
+                leaf_first.push((id, row.get::<_, String>(1)?.parse()?, row.get(3)?));
+            }
+        }
+        let last_at = ts(leaf_first.iter().find_map(|m| m.2))?;
+        leaf_first.reverse();
+        let first_user = match leaf_first.iter().find(|m| m.1 == Role::User) {
+            Some((id, ..)) => self
+                .conn
+                .prepare_cached("SELECT substr(content, 1, ?2) FROM convo_turns WHERE id = ?1")?
+                .query_row(params![id, preview_chars], |r| r.get::<_, String>(0))
+                .optional()
+                .ctx("reading a message preview")?,
+            None => None,
+        };
+        Ok(BranchOutline {
+            roles: leaf_first.into_iter().map(|m| m.1).collect(),
+            first_user,
+            last_at,
+        })
     }
 
     /// Makes `message` the leaf of the active branch (switching to another edit or

@@ -12,6 +12,7 @@
 //! | `tags.rs` | tags and the folder list |
 //! | `ratings.rs` | message ratings |
 //! | `forks.rs` | forks |
+//! | `settings.rs` | store-wide settings (key/value) |
 //! | `imports.rs` | import runs and their quarantined items |
 //! | `search.rs` | full-text search |
 //! | `stats.rs` | statistics |
@@ -27,6 +28,7 @@ mod messages;
 mod ratings;
 mod save;
 pub(crate) mod search;
+mod settings;
 mod stats;
 mod tags;
 

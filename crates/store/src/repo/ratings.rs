@@ -5,9 +5,9 @@ use chat_model::{MessageId, Rating, RatingValue, Timestamp};
 use rusqlite::params;
 
 use super::Repo;
-use crate::columns::{message_from_row, MESSAGE_COLUMNS};
+use crate::columns::{message_from_row, u64_of, MESSAGE_COLUMNS};
 use crate::error::{Context, Error, Result};
-use crate::types::RatedMessage;
+use crate::types::{RatedMessage, RatingCounts};
 
 /// Longest rating reason, in characters.
 const MAX_REASON_CHARS: usize = 4000;
@@ -64,6 +64,22 @@ impl Repo<'_> {
             .prepare_cached("DELETE FROM message_ratings WHERE turn_id = ?1")?
             .execute([id.as_str()])?;
         Ok(())
+    }
+
+    /// How many messages are rated up and how many down.
+    pub fn rating_counts(&self) -> Result<RatingCounts> {
+        self.conn
+            .prepare_cached(
+                "SELECT coalesce(sum(rating = 1), 0), coalesce(sum(rating = -1), 0)
+                 FROM message_ratings",
+            )?
+            .query_row([], |r| {
+                Ok(RatingCounts {
+                    up: u64_of(r.get(0)?),
+                    down: u64_of(r.get(1)?),
+                })
+            })
+            .ctx("counting ratings")
     }
 
     /// Rated messages, newest rating first, optionally only ups or only downs.
