@@ -75,18 +75,21 @@ pub fn turns<'a>(
         .into_iter()
         .filter(|m| !m.hidden)
         .map(|m| (m.role, m));
-    pair(visible, |user: Option<&Message>, assistant: Option<&Message>| {
-        out.push(Turn {
-            timestamp: user
-                .and_then(|m| m.created_at)
-                .or_else(|| assistant.and_then(|m| m.created_at))
-                .or(fallback),
-            user: user.map(|m| m.content.clone()).unwrap_or_default(),
-            assistant: assistant.map(|m| m.content.clone()).unwrap_or_default(),
-            user_message_id: user.map(|m| m.id.as_str().to_owned()),
-            assistant_message_id: assistant.map(|m| m.id.as_str().to_owned()),
-        });
-    });
+    pair(
+        visible,
+        |user: Option<&Message>, assistant: Option<&Message>| {
+            out.push(Turn {
+                timestamp: user
+                    .and_then(|m| m.created_at)
+                    .or_else(|| assistant.and_then(|m| m.created_at))
+                    .or(fallback),
+                user: user.map(|m| m.content.clone()).unwrap_or_default(),
+                assistant: assistant.map(|m| m.content.clone()).unwrap_or_default(),
+                user_message_id: user.map(|m| m.id.as_str().to_owned()),
+                assistant_message_id: assistant.map(|m| m.id.as_str().to_owned()),
+            });
+        },
+    );
     out
 }
 

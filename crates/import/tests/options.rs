@@ -9,10 +9,21 @@ use chat_import::{ImportOptions, Importer};
 use chat_model::{Source, Timestamp};
 use chat_store::{ListQuery, Store, WriteStatus};
 
-type Seen = (Source, String, String, usize, Option<Timestamp>, WriteStatus);
+type Seen = (
+    Source,
+    String,
+    String,
+    usize,
+    Option<Timestamp>,
+    WriteStatus,
+);
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/import")).join(rel)
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/import"
+    ))
+    .join(rel)
 }
 
 fn run(store: &Store, dry_run: bool) -> (Vec<Seen>, chat_import::ImportReport) {
@@ -67,7 +78,7 @@ fn a_dry_run_shows_every_conversation_and_writes_nothing() {
     assert!(again.iter().all(|s| s.5 == WriteStatus::Unchanged));
 }
 
-/// The folders conversations of the Claude fixture (one project) land in.
+/// The folders conversations of the Claude batches fixture (one project) land in.
 fn folders_after_import(subfolders: bool) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("chat.db")).unwrap();
@@ -76,7 +87,7 @@ fn folders_after_import(subfolders: bool) -> Vec<String> {
         ..ImportOptions::default()
     };
     let report = Importer::new(store.clone())
-        .run(&[fixture("claude")], &options)
+        .run(&[fixture("claude-batches")], &options)
         .unwrap();
     assert!(report.totals.imported > 0);
     let mut folders: Vec<String> = store
@@ -95,7 +106,7 @@ fn folders_after_import(subfolders: bool) -> Vec<String> {
 fn projects_become_subfolders_unless_told_otherwise() {
     assert_eq!(
         folders_after_import(true),
-        ["imported/claude", "imported/claude/Work"]
+        ["imported/claude", "imported/claude/Travel"]
     );
     assert_eq!(folders_after_import(false), ["imported/claude"]);
 }

@@ -591,11 +591,20 @@ async fn a_summary_follows_the_instructions_given_or_the_default_ones() {
     let systems: Vec<String> = server
         .requests()
         .iter()
-        .map(|r| r.json()["messages"][0]["content"].as_str().unwrap().to_owned())
+        .map(|r| {
+            r.json()["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(
         systems,
-        [custom, chat_llm::DEFAULT_SUMMARY_PROMPT, chat_llm::DEFAULT_SUMMARY_PROMPT]
+        [
+            custom,
+            chat_llm::DEFAULT_SUMMARY_PROMPT,
+            chat_llm::DEFAULT_SUMMARY_PROMPT
+        ]
     );
 }
 
@@ -618,7 +627,10 @@ async fn the_model_list_is_the_servers_and_its_errors_are_clear() {
     })
     .await;
     let provider = provider_from_config(Some(server.config())).unwrap();
-    assert_eq!(provider.list_models().await.unwrap(), ["qwen2.5:7b", "llama3.2"]);
+    assert_eq!(
+        provider.list_models().await.unwrap(),
+        ["qwen2.5:7b", "llama3.2"]
+    );
     assert_eq!(server.requests()[0].path, "/v1/models");
     let unauthorized = provider_from_config(Some(LlmConfig::new(
         server.base_url.clone(),
@@ -629,7 +641,10 @@ async fn the_model_list_is_the_servers_and_its_errors_are_clear() {
     let err = unauthorized.list_models().await.unwrap_err();
     assert_eq!(err.code(), "model_unauthorized", "{err}");
     let offline = chat_llm::OfflineProvider::new();
-    assert_eq!(offline.list_models().await.unwrap(), [chat_llm::OFFLINE_MODEL]);
+    assert_eq!(
+        offline.list_models().await.unwrap(),
+        [chat_llm::OFFLINE_MODEL]
+    );
 }
 
 #[test]

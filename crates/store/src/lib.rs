@@ -64,8 +64,8 @@ pub use repo::Repo;
 pub use schema::SCHEMA_VERSION;
 pub use store::Store;
 pub use types::{
-    ArchivedFilter, BranchOutline, ConversationState, Cursor, FolderInfo, ImportRunRecord, ImportRunStatus,
-    LibraryStats, ListQuery, MonthStats, NewConversation, NewMessage, Page, QuarantineItem,
-    RatedMessage, RatingCounts, SavedConversation, SearchHit, SearchQuery,
+    ArchivedFilter, BranchOutline, ConversationState, Cursor, FolderInfo, ImportRunRecord,
+    ImportRunStatus, LibraryStats, ListQuery, MonthStats, NewConversation, NewMessage, Page,
+    QuarantineItem, RatedMessage, RatingCounts, SavedConversation, SearchHit, SearchQuery,
 };
 pub use walk::ConversationWalk;

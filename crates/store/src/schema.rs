@@ -279,7 +279,11 @@ mod tests {
             old.pragma_update(None, "user_version", version).unwrap();
             migrate(&mut old).unwrap();
             assert_eq!(user_version(&old).unwrap(), SCHEMA_VERSION);
-            assert_eq!(schema_rows(&old), schema_rows(&fresh), "from version {version}");
+            assert_eq!(
+                schema_rows(&old),
+                schema_rows(&fresh),
+                "from version {version}"
+            );
         }
     }
 

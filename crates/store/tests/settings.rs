@@ -29,7 +29,9 @@ fn settings_are_kept_replaced_cleared_and_survive_reopening() {
     store
         .write(|r| r.set_setting("a.b", Some("first\nline")))
         .unwrap();
-    store.write(|r| r.set_setting("a.b", Some("second"))).unwrap();
+    store
+        .write(|r| r.set_setting("a.b", Some("second")))
+        .unwrap();
     store.write(|r| r.set_setting("other", Some(""))).unwrap();
     drop(store);
     let store = Store::open(dir.path().join("chat.db")).unwrap();
@@ -56,9 +58,7 @@ fn oversized_setting_keys_and_values_are_refused() {
     let err = store.write(|r| r.set_setting("", Some("v"))).unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     let big = "x".repeat(64 * 1024 + 1);
-    let err = store
-        .write(|r| r.set_setting("k", Some(&big)))
-        .unwrap_err();
+    let err = store.write(|r| r.set_setting("k", Some(&big))).unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
 }
 
@@ -102,7 +102,7 @@ fn an_outline_follows_the_active_branch_only() {
     assert_eq!(outline.first_user.as_deref(), Some("Ünïcode"));
     let branch = store.read(|r| r.active_branch(&c, false)).unwrap();
     assert_eq!(outline.last_at, branch.last().unwrap().created_at);
-    let missing = ConversationId::from_string("nope".into());
+    let missing = ConversationId::from_string("nope");
     assert!(matches!(
         store.read(|r| r.branch_outline(&missing, 10)),
         Err(Error::NotFound { .. })
@@ -117,7 +117,11 @@ fn rating_counts_count_ups_and_downs() {
     let a = say(&store, &c, Role::Assistant, "a");
     let b = say(&store, &c, Role::Assistant, "b");
     let d = say(&store, &c, Role::Assistant, "d");
-    for (m, v) in [(&a, RatingValue::Up), (&b, RatingValue::Up), (&d, RatingValue::Down)] {
+    for (m, v) in [
+        (&a, RatingValue::Up),
+        (&b, RatingValue::Up),
+        (&d, RatingValue::Down),
+    ] {
         store.write(|r| r.rate_message(m, v, None)).unwrap();
     }
     // A new rating replaces the old one.

@@ -35,7 +35,10 @@ pub(crate) struct ListParams {
 }
 
 /// Conversations, newest first (or, with `search`, best match first).
-pub(crate) async fn list(state: State, q: web::Query<ListParams>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list(
+    state: State,
+    q: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let limit = match params::limit(q.limit, MAX_LIST)? {
         0 => DEFAULT_LIST,
@@ -214,7 +217,10 @@ pub(crate) async fn set_summary_prompt(
     let Some(prompt) = body.0.prompt else {
         return Err(ApiError::invalid("prompt is required"));
     };
-    state.conversations().set_summary_prompt(Some(prompt)).await?;
+    state
+        .conversations()
+        .set_summary_prompt(Some(prompt))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"success": true})))
 }
 
@@ -229,7 +235,10 @@ pub(crate) async fn export_one(
         hidden: true,
     };
     let detail = state.conversations().detail(id, whole).await?;
-    let name = format!("conversation_{}.json", file_safe(detail.conversation.id.as_str()));
+    let name = format!(
+        "conversation_{}.json",
+        file_safe(detail.conversation.id.as_str())
+    );
     let at = chat_model::timestamp::now();
     let body = web::block(move || {
         let mut out = Vec::new();

@@ -116,14 +116,20 @@ async fn fields(req: &HttpRequest, payload: web::Payload) -> Result<FormFields, 
     let body = payload
         .to_bytes_limited(MAX_FORM_BYTES)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge(format!("the form is larger than {MAX_FORM_BYTES} bytes")))?
-        .map_err(|e| ApiError::bad_request("invalid_body", format!("could not read the body: {e}")))?;
+        .map_err(|_| {
+            ApiError::PayloadTooLarge(format!("the form is larger than {MAX_FORM_BYTES} bytes"))
+        })?
+        .map_err(|e| {
+            ApiError::bad_request("invalid_body", format!("could not read the body: {e}"))
+        })?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(fields);
     }
     if content_type.starts_with("application/json") {
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("invalid_json", format!("invalid JSON body: {e}")))?;
+            .map_err(|e| {
+                ApiError::bad_request("invalid_json", format!("invalid JSON body: {e}"))
+            })?;
         for (name, value) in object {
             let text = match value {
                 serde_json::Value::String(s) => s,
@@ -150,7 +156,9 @@ fn upload_id(fields: &FormFields) -> Result<&str, ApiError> {
         .get("upload_id")
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::invalid("upload_id is required (the id /api/import/upload returned)"))
+        .ok_or_else(|| {
+            ApiError::invalid("upload_id is required (the id /api/import/upload returned)")
+        })
 }
 
 /// What committing an upload would do (a dry run: nothing is written): the platform, how many

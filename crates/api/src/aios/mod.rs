@@ -95,7 +95,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// A scope of the AI OS routes: the checks, the API's query and path error shapes, and a 404
 /// in the API's shape for what it does not hold.
-fn scope(path: &str) -> actix_web::Scope<
+fn scope(
+    path: &str,
+) -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
         ServiceRequest,
         Config = (),

@@ -73,7 +73,10 @@ mod tests {
             &allowed
         )
         .is_none());
-        let refused = verdict(&headers(Some("https://evil.example"), "127.0.0.1:8080"), &allowed);
+        let refused = verdict(
+            &headers(Some("https://evil.example"), "127.0.0.1:8080"),
+            &allowed,
+        );
         assert!(matches!(refused, Some(ApiError::Forbidden(m)) if m.contains("evil.example")));
         assert!(verdict(&headers(Some("null"), "127.0.0.1:8080"), &[]).is_some());
     }

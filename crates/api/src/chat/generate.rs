@@ -427,8 +427,7 @@ async fn stream_reply(
                     message_id: aid,
                     delta: &delta,
                 };
-                out.send(frame, || ReplyEvent::Delta(delta.clone()))
-                    .await;
+                out.send(frame, || ReplyEvent::Delta(delta.clone())).await;
             }
             Some(Ok(ChatEvent::Done {
                 model,

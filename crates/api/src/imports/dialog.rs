@@ -55,11 +55,14 @@ pub(crate) struct PreviewOutcome {
 impl ImportJobs {
     /// Keeps a received upload, to be read as `source` (else detected), for a preview and a
     /// commit (see `staged.rs` for how long).
-    pub(crate) fn stage(&self, upload: Upload, source: Option<Source>) -> Result<Staging, ApiError> {
+    pub(crate) fn stage(
+        &self,
+        upload: Upload,
+        source: Option<Source>,
+    ) -> Result<Staging, ApiError> {
         let size = upload.total();
         let (id, dir, files) = upload.finish()?;
-        self.staged()
-            .keep(id.clone(), dir, files.clone(), source);
+        self.staged().keep(id.clone(), dir, files.clone(), source);
         Ok(Staging { id, files, size })
     }
 

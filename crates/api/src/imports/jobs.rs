@@ -157,11 +157,17 @@ impl ImportJobs {
         folder: Option<FolderPath>,
     ) -> Result<ImportJobView, ApiError> {
         let (id, dir, files) = upload.finish()?;
-        self.launch(id, Arc::new(dir), files, ImportOptions {
-            source,
-            folder,
-            ..ImportOptions::default()
-        }, None)
+        self.launch(
+            id,
+            Arc::new(dir),
+            files,
+            ImportOptions {
+                source,
+                folder,
+                ..ImportOptions::default()
+            },
+            None,
+        )
     }
 
     /// Starts a job over files already in its upload folder; `options` says how to read them

@@ -10,7 +10,11 @@ use super::live::{Live, Ws};
 /// A response: status and JSON body (`Null` when empty or not JSON).
 pub type Reply = (StatusCode, Value);
 
-async fn finish(mut res: awc::ClientResponse<impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin>) -> Reply {
+async fn finish(
+    mut res: awc::ClientResponse<
+        impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+    >,
+) -> Reply {
     let status = res.status();
     let body = res.body().limit(64 << 20).await.unwrap();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -38,7 +42,14 @@ pub async fn get_with(live: &Live, path: &str, headers: &[(&str, &str)]) -> Repl
 
 /// `POST path` with a JSON body.
 pub async fn post(live: &Live, path: &str, body: Value) -> Reply {
-    finish(client().post(live.url(path)).send_json(&body).await.unwrap()).await
+    finish(
+        client()
+            .post(live.url(path))
+            .send_json(&body)
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 /// `POST path` without a body.
