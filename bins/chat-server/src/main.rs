@@ -79,6 +79,11 @@ struct Args {
     #[arg(long = "cors-origin", env = "CHAT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
 
+    /// Do not serve the AI OS frontend's routes (`/api/chat`, `/api/conversations`,
+    /// `/api/ratings`, `/api/import`, `/api/models` and the WebSocket `/ws`; see docs/aios.md).
+    #[arg(long, env = "CHAT_NO_AIOS")]
+    no_aios: bool,
+
     /// Folder where uploads are spooled before import (default: the system's temp folder).
     #[arg(long, env = "CHAT_UPLOAD_DIR")]
     upload_dir: Option<PathBuf>,
@@ -280,6 +285,7 @@ fn api_state(
     );
     let mut builder = chat_api::ApiState::builder(store.clone())
         .token(token)
+        .allowed_origins(args.cors_origins.iter().cloned())
         .max_upload(args.max_upload)
         .provider(provider)
         .chat_limits(chat_api::ChatLimits {
@@ -307,6 +313,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mcp_http = mcp::http(&args, &addrs, &state, store.clone(), mcp_shutdown.clone());
 
     let cors_origins = args.cors_origins.clone();
+    let aios = !args.no_aios;
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         let mcp_http = mcp_http.clone();
@@ -318,6 +325,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cors(&cors_origins),
             ))
             .configure(chat_api::configure)
+            .configure(|cfg| {
+                if aios {
+                    chat_api::configure_aios(cfg);
+                }
+            })
             .configure(move |cfg| mcp_http.register(cfg, "/mcp"))
             .configure(assets::configure)
     })
@@ -349,6 +361,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         db = %args.db.display(),
         token = token.is_some(),
         cors = !args.cors_origins.is_empty(),
+        aios = !args.no_aios,
         mcp_write = args.mcp_write,
         "chat-server started"
     );
