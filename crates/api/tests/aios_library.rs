@@ -611,3 +611,41 @@ async fn models_come_from_the_model_server_or_the_offline_model() {
     assert_eq!(models["models"][0]["id"], "test-model");
     assert!(models["error"].is_string());
 }
+
+#[actix_rt::test]
+async fn a_commit_reports_progress_as_our_import_events() {
+    let (_env, live) = live_with(offline());
+    let mut events = live.connect().await;
+    events.send(json!({"type": "ping"})).await;
+    events.until("pong").await;
+    let export = common::fixture("claude/conversations.json");
+    let (_, up) = upload(&live, "conversations.json", &export, None).await;
+    let upload_id = up["upload_id"].as_str().unwrap().to_owned();
+    let (status, job) = post(&live, "/api/import/commit", json!({"upload_id": upload_id})).await;
+    assert_eq!(
+        (status.as_u16(), &job["status"]),
+        (200, &json!("done")),
+        "{job}"
+    );
+    loop {
+        let f = events.until("import.progress").await.pop().unwrap();
+        assert_eq!(f["id"], upload_id.as_str(), "the job's id is the upload's");
+        if f["status"] == "done" {
+            break;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn an_upload_has_the_limit_of_ours() {
+    let env = common::env_with(|b| b.provider(offline()).max_upload(1024));
+    let live = Live::start(env.state.clone());
+    let (status, body) = upload(&live, "big.json", &[b' '; 4096], None).await;
+    assert_eq!(
+        (status.as_u16(), &body["error"]),
+        (413, &json!("payload_too_large")),
+        "{body}"
+    );
+    let (status, _) = upload(&live, "small.json", b"[]", None).await;
+    assert_eq!(status, 200);
+}
