@@ -564,14 +564,37 @@ async fn the_socket_limits_of_the_api_apply() {
         .contains("too many frames"));
 
     ws.send_text(&"x".repeat(2000)).await;
+    close_code(&mut ws, ws::CloseCode::Size).await;
+}
+
+/// Reads frames (pings counted) up to the close frame, which must carry `code`; the pings.
+async fn close_code(ws: &mut Ws, code: ws::CloseCode) -> usize {
+    let mut pings = 0;
     loop {
         match ws.next_raw().await {
             Some(ws::Frame::Close(reason)) => {
-                assert_eq!(reason.unwrap().code, ws::CloseCode::Size);
-                break;
+                assert_eq!(reason.unwrap().code, code);
+                return pings;
             }
+            Some(ws::Frame::Ping(_)) => pings += 1,
             Some(_) => {}
             None => panic!("closed without a close frame"),
         }
     }
+}
+
+#[actix_rt::test]
+async fn the_heartbeat_of_the_api_applies() {
+    let limits = ChatLimits {
+        heartbeat_interval: Duration::from_millis(100),
+        client_timeout: Duration::from_millis(350),
+        ..ChatLimits::default()
+    };
+    let (_env, live) = live(offline(), limits, |b| b);
+    let mut ws = connect(&live).await;
+    let started = std::time::Instant::now();
+    // Never answers: neither the pings nor anything else.
+    let pings = close_code(&mut ws, ws::CloseCode::Away).await;
+    assert!(pings >= 2, "pinged {pings} times before closing");
+    assert!(started.elapsed() >= Duration::from_millis(350));
 }
