@@ -15,7 +15,7 @@ use crate::error::{Context, Error, Result};
 /// 3. Add a test that upgrades a file at the previous version and compares its `sqlite_schema`
 ///    against a freshly created one.
 /// 4. Describe the change in `docs/architecture.md` ("Storage").
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Character classes that mark text as CJK (Han, kana, Hangul, compatibility ideographs).
 /// Used in trigger `WHEN` clauses (GLOB classes are Unicode-aware) and mirrored by
@@ -201,8 +201,20 @@ END;
 "#
 );
 
+/// Migration 2: the state of the API's import jobs, so every server instance on a database
+/// answers for every job (a SQLite file has one server, but the table is the same on both
+/// backends, and a restarted server still knows its jobs).
+const V2: &str = "
+CREATE TABLE import_jobs (
+    id         TEXT PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    state      TEXT NOT NULL                    -- JSON, the API's view of the job
+);
+";
+
 /// Every migration, in order; migration `i` moves the file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Reads `PRAGMA user_version`.
 pub(crate) fn user_version(conn: &Connection) -> Result<i64> {

@@ -385,3 +385,17 @@ pub struct QuarantineItem {
     /// When it was quarantined.
     pub created_at: Timestamp,
 }
+
+/// The saved state of one of the API's import jobs (a row of `import_jobs`), so that every
+/// server instance on the database can answer for a job another one runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportJobRecord {
+    /// The job's id (also its import run's id).
+    pub id: String,
+    /// When the job was accepted.
+    pub created_at: Timestamp,
+    /// When this state was saved.
+    pub updated_at: Timestamp,
+    /// The job as the API shows it (JSON).
+    pub state: serde_json::Value,
+}

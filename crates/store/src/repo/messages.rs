@@ -7,12 +7,31 @@ use chat_model::timestamp::{now, to_millis};
 use chat_model::{ConversationId, Message, MessageId, MessageStatus};
 use rusqlite::params;
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::{message_from_row, parts_json, MESSAGE_COLUMNS, MESSAGE_TABLES};
 use crate::error::{Context, Error, Result};
 use crate::types::NewMessage;
 
-impl Repo<'_> {
+/// The messages of `tree` from the root to `leaf`, walking parent links upwards; a cycle or a
+/// dangling parent ends the walk instead of looping. Both backends walk with this.
+pub(crate) fn branch_to(tree: Vec<Message>, leaf: &str) -> Vec<Message> {
+    let mut by_id: HashMap<String, Message> = tree
+        .into_iter()
+        .map(|m| (m.id.as_str().to_owned(), m))
+        .collect();
+    let mut path = Vec::new();
+    let mut next = Some(leaf.to_owned());
+    while let Some(id) = next {
+        // Removing each visited message makes a cycle end the walk.
+        let Some(m) = by_id.remove(&id) else { break };
+        next = m.parent_id.as_ref().map(|p| p.as_str().to_owned());
+        path.push(m);
+    }
+    path.reverse();
+    path
+}
+
+impl SqliteRepo<'_> {
     /// Appends a message. Its parent is `new.parent_id` or, when `None`, the current leaf;
     /// the new message becomes the current leaf and the conversation's `updated_at` moves to
     /// now. A missing conversation is [`Error::NotFound`]; a parent of another conversation
@@ -123,21 +142,7 @@ impl Repo<'_> {
         conversation: &ConversationId,
         leaf: &str,
     ) -> Result<Vec<Message>> {
-        let mut by_id: HashMap<String, Message> = self
-            .message_tree(conversation, true)?
-            .into_iter()
-            .map(|m| (m.id.as_str().to_owned(), m))
-            .collect();
-        let mut path = Vec::new();
-        let mut next = Some(leaf.to_owned());
-        while let Some(id) = next {
-            // Removing each visited message makes a cycle end the walk.
-            let Some(m) = by_id.remove(&id) else { break };
-            next = m.parent_id.as_ref().map(|p| p.as_str().to_owned());
-            path.push(m);
-        }
-        path.reverse();
-        Ok(path)
+        Ok(branch_to(self.message_tree(conversation, true)?, leaf))
     }
 
     /// The active branch, root to current leaf. Hidden messages are left out unless

@@ -3,42 +3,91 @@
 
 use chat_model::timestamp::from_millis;
 use chat_model::{ParsedConversation, ParsedMessage, Role, Source};
+use std::cell::Cell;
+
+use chat_store::test_server::{PgServer, TestDatabase};
 use chat_store::Store;
 use tempfile::TempDir;
 
-/// A store in a fresh file of a fresh temp dir (keep the dir alive).
-pub fn temp_store() -> (TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("chat.db")).unwrap();
-    (dir, store)
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+thread_local! {
+    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Sqlite) };
+}
+
+impl Backend {
+    /// Makes [`temp_store`] open this backend for the rest of the test (each test runs on its
+    /// own thread). Tests take it as `#[values(Backend::Sqlite, Backend::Postgres)]`, so the
+    /// same body runs on both.
+    pub fn enter(self) {
+        BACKEND.with(|b| b.set(self));
+    }
+}
+
+/// What keeps a test's database alive: its temp dir (SQLite) or its database (PostgreSQL).
+#[derive(Debug)]
+pub enum TestGuard {
+    Dir(TempDir),
+    Db(TestDatabase),
+}
+
+impl TestGuard {
+    /// The temp dir of a SQLite store.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            TestGuard::Dir(d) => d.path(),
+            TestGuard::Db(_) => panic!("a PostgreSQL test database has no folder"),
+        }
+    }
+}
+
+/// A fresh store on the test's backend (SQLite file in a temp dir unless the test entered
+/// another): keep the guard alive.
+pub fn temp_store() -> (TestGuard, Store) {
+    match BACKEND.with(Cell::get) {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(dir.path().join("chat.db")).unwrap();
+            (TestGuard::Dir(dir), store)
+        }
+        Backend::Postgres => {
+            let db = pg_database();
+            let store = Store::open(db.url()).unwrap();
+            (TestGuard::Db(db), store)
+        }
+    }
+}
+
+/// A new database of this process's PostgreSQL server (started on first use; never skipped).
+pub fn pg_database() -> TestDatabase {
+    PgServer::shared()
+        .and_then(PgServer::database)
+        .unwrap_or_else(|e| panic!("PostgreSQL for the tests: {e}"))
 }
 
 /// Rows of a table.
 pub fn count(store: &Store, table: &str) -> i64 {
-    store
-        .read(|r| {
-            Ok(r.connection()
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                    row.get(0)
-                })?)
-        })
-        .unwrap()
+    store.read(|r| r.count_rows(table)).unwrap()
 }
 
-/// Every table's row count plus the FTS5 indexes' document counts, for orphan checks.
+/// Every table's row count plus (SQLite) the FTS5 indexes' document counts, for orphan
+/// checks. PostgreSQL's search columns and indexes live in the rows themselves.
 pub fn all_counts(store: &Store) -> Vec<(String, i64)> {
-    let tables = [
-        "convos",
-        "convo_turns",
-        "message_ratings",
-        "tags",
-        "convo_tags",
-        "turns_cjk_fts",
-        "turns_fts_docsize",
-        "turns_hidden_fts_docsize",
-        "convos_fts_docsize",
-        "turns_cjk_fts_docsize",
-    ];
+    let mut tables = vec!["convos", "convo_turns", "message_ratings", "tags", "convo_tags"];
+    if store.backend_name() == "sqlite" {
+        tables.extend([
+            "turns_cjk_fts",
+            "turns_fts_docsize",
+            "turns_hidden_fts_docsize",
+            "convos_fts_docsize",
+            "turns_cjk_fts_docsize",
+        ]);
+    }
     tables
         .iter()
         .map(|t| ((*t).to_owned(), count(store, t)))
