@@ -78,7 +78,11 @@ pub fn write_header(out: &mut impl Write, c: &Conversation) -> crate::error::Res
 /// Writes one message's section: a heading (role, model, time; "Note" and "hidden" when they
 /// apply), its text, the media and files attached to it, and a mark when the reply was
 /// interrupted. The text is written verbatim: it is Markdown.
-pub fn write_message(out: &mut impl Write, m: &Message, opts: SectionOptions) -> crate::error::Result<()> {
+pub fn write_message(
+    out: &mut impl Write,
+    m: &Message,
+    opts: SectionOptions,
+) -> crate::error::Result<()> {
     writeln!(out)?;
     writeln!(out, "## {}", heading(m))?;
     if opts.ids {

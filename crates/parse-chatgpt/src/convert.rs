@@ -68,163 +68,32 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
     let recipient = msg.recipient.0;
     let tool_call = role == Role::Assistant && recipient.as_deref().is_some_and(|r| r != "all");
 
-    let mut content = String::new();
-    let mut parts: Vec<Part> = Vec::new();
-    let mut obj = match msg.content {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        Value::String(s) => {
-            let mut m = Map::new();
-            m.insert("content_type".into(), Value::String("text".into()));
-            m.insert("parts".into(), Value::Array(vec![Value::String(s)]));
-            m
-        }
-        other => {
-            let mut m = Map::new();
-            m.insert("content_type".into(), Value::String("invalid".into()));
-            m.insert("value".into(), other);
-            m
-        }
-    };
+    let mut obj = content_object(msg.content);
     let content_type = match obj.get("content_type") {
         Some(Value::String(s)) => s.clone(),
         _ if obj.contains_key("parts") => "text".to_owned(),
         _ => String::new(),
     };
-
-    match content_type.as_str() {
-        "text" | "multimodal_text" => {
-            if let Some(Value::Array(items)) = obj.remove("parts") {
-                for item in items {
-                    match item {
-                        Value::String(s) => push_text(&mut content, &s),
-                        Value::Object(p) => object_part(p, &mut content, &mut parts),
-                        Value::Null => {}
-                        other => parts.push(Part::Raw {
-                            kind: "chatgpt.part".into(),
-                            value: other,
-                        }),
-                    }
-                }
-            }
-        }
-        "code" => {
-            let text = text_or_parts(&mut obj, "text");
-            let language =
-                take_string(&mut obj, "language").filter(|l| !l.is_empty() && l != "unknown");
-            if !tool_call {
-                let fence = if text.contains("```") { "````" } else { "```" };
-                content = format!(
-                    "{fence}{}\n{}\n{fence}",
-                    language.as_deref().unwrap_or(""),
-                    text.trim_end_matches('\n')
-                );
-                parts.push(Part::Code { language, text });
-            } else {
-                content = text;
-            }
-        }
-        "execution_output" | "system_error" => {
-            let text = text_or_parts(&mut obj, "text");
-            parts.push(Part::ToolResult {
-                name: author_name.clone(),
-                call_id: None,
-                text,
-                is_error: content_type == "system_error",
-            });
-        }
-        "tether_browsing_display" => {
-            let mut text = String::new();
-            push_text(
-                &mut text,
-                &take_string(&mut obj, "result").unwrap_or_default(),
-            );
-            push_text(
-                &mut text,
-                &take_string(&mut obj, "summary").unwrap_or_default(),
-            );
-            if text.is_empty() {
-                text = text_or_parts(&mut obj, "text");
-            }
-            parts.push(Part::ToolResult {
-                name: author_name.clone(),
-                call_id: None,
-                text,
-                is_error: false,
-            });
-        }
-        "tether_quote" | "sonic_webpage" => {
-            let title = take_string(&mut obj, "title");
-            let url = take_string(&mut obj, "url");
-            if title.is_some() || url.is_some() {
-                parts.push(Part::Citation { title, url });
-            }
-            parts.push(Part::ToolResult {
-                name: author_name.clone(),
-                call_id: None,
-                text: text_or_parts(&mut obj, "text"),
-                is_error: false,
-            });
-        }
-        "thoughts" => {
-            let mut text = String::new();
-            if let Some(Value::Array(thoughts)) = obj.remove("thoughts") {
-                for t in thoughts {
-                    thought(t, &mut text, &mut parts);
-                }
-            }
-            take_string_parts(&mut obj, &mut text);
-            parts.push(Part::Reasoning { text });
-        }
-        "reasoning_recap" => {
-            let mut text = take_string(&mut obj, "content").unwrap_or_default();
-            take_string_parts(&mut obj, &mut text);
-            parts.push(Part::Reasoning { text });
-        }
-        "user_editable_context" => {
-            push_text(
-                &mut content,
-                &take_string(&mut obj, "user_profile").unwrap_or_default(),
-            );
-            push_text(
-                &mut content,
-                &take_string(&mut obj, "user_instructions").unwrap_or_default(),
-            );
-            take_string_parts(&mut obj, &mut content);
-        }
-        _ => {
-            // model_editable_context and any type this parser does not know: readable text
-            // where there is some, the content itself kept raw.
-            if let Some(text) = str_field(&obj, "model_set_context") {
-                push_text(&mut content, text);
-            }
-            string_parts(&obj, &mut content);
-            if content.is_empty() {
-                push_text(&mut content, str_field(&obj, "text").unwrap_or(""));
-            }
-            let kind = if content_type.is_empty() {
-                "chatgpt.unknown".to_owned()
-            } else {
-                format!("chatgpt.{content_type}")
-            };
-            if !obj.is_empty() {
-                parts.push(Part::Raw {
-                    kind,
-                    value: Value::Object(obj),
-                });
-            }
-            obj = Map::new();
-        }
-    }
+    let mut body = Body {
+        tool_call,
+        author_name,
+        ..Body::default()
+    };
+    body.read(&content_type, &mut obj);
     // What a known content type carries beyond what was read from it, when it holds text
     // (`parts` beside `text`, a quote's `domain`, fields a newer export adds).
     obj.remove("content_type");
     if obj.values().any(has_text) {
-        parts.push(Part::Raw {
+        body.parts.push(Part::Raw {
             kind: format!("chatgpt.{content_type}"),
             value: Value::Object(obj),
         });
     }
+    let Body {
+        mut content,
+        mut parts,
+        ..
+    } = body;
 
     if cite::has_markers(&content) {
         content = cite::resolve(
@@ -251,32 +120,7 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
         );
     }
 
-    let mut attachments = Vec::new();
-    for a in &meta.attachments.0 {
-        let Some(a) = a.as_object() else { continue };
-        let name = str_field(a, "name")
-            .or_else(|| str_field(a, "file_name"))
-            .or_else(|| str_field(a, "id"))
-            .unwrap_or("attachment")
-            .to_owned();
-        let size = a.get("size").and_then(Value::as_u64);
-        let mime_type = str_field(a, "mime_type")
-            .or_else(|| str_field(a, "mimeType"))
-            .map(str::to_owned);
-        parts.push(Part::Attachment {
-            name: name.clone(),
-            size,
-            mime_type: mime_type.clone(),
-            extracted_text: None,
-        });
-        attachments.push(Attachment {
-            message_source_id: Some(key.to_owned()),
-            name,
-            size,
-            mime_type,
-            data: None,
-        });
-    }
+    let attachments = attachments(key, &meta, &mut parts);
 
     // An assistant node with no text and no parts at all is the placeholder ChatGPT writes
     // before a tool call: hidden, so a transcript shows no empty bubble.
@@ -307,6 +151,191 @@ pub(crate) fn message(key: &str, parent: Option<String>, msg: Message) -> Conver
         },
         attachments,
     }
+}
+
+/// A message's `content` as an object: a bare string becomes a text part, anything else that is
+/// not an object is kept under `value` with the type `invalid`.
+fn content_object(content: Value) -> Map<String, Value> {
+    match content {
+        Value::Object(m) => m,
+        Value::Null => Map::new(),
+        Value::String(s) => {
+            let mut m = Map::new();
+            m.insert("content_type".into(), Value::String("text".into()));
+            m.insert("parts".into(), Value::Array(vec![Value::String(s)]));
+            m
+        }
+        other => {
+            let mut m = Map::new();
+            m.insert("content_type".into(), Value::String("invalid".into()));
+            m.insert("value".into(), other);
+            m
+        }
+    }
+}
+
+/// The visible text and parts read from one message's content.
+#[derive(Debug, Default)]
+struct Body {
+    content: String,
+    parts: Vec<Part>,
+    /// The message is a call to a tool: its code is the call's input, not a code block.
+    tool_call: bool,
+    /// The author's name (a tool's), for tool results.
+    author_name: Option<String>,
+}
+
+impl Body {
+    /// Reads what `content_type` carries out of `obj`; what it does not read stays in `obj`.
+    fn read(&mut self, content_type: &str, obj: &mut Map<String, Value>) {
+        match content_type {
+            "text" | "multimodal_text" => {
+                if let Some(Value::Array(items)) = obj.remove("parts") {
+                    for item in items {
+                        match item {
+                            Value::String(s) => push_text(&mut self.content, &s),
+                            Value::Object(p) => object_part(p, &mut self.content, &mut self.parts),
+                            Value::Null => {}
+                            other => self.parts.push(Part::Raw {
+                                kind: "chatgpt.part".into(),
+                                value: other,
+                            }),
+                        }
+                    }
+                }
+            }
+            "code" => self.code(obj),
+            "execution_output" | "system_error" => {
+                let text = text_or_parts(obj, "text");
+                self.tool_result(text, content_type == "system_error");
+            }
+            "tether_browsing_display" => {
+                let mut text = String::new();
+                push_text(&mut text, &take_string(obj, "result").unwrap_or_default());
+                push_text(&mut text, &take_string(obj, "summary").unwrap_or_default());
+                if text.is_empty() {
+                    text = text_or_parts(obj, "text");
+                }
+                self.tool_result(text, false);
+            }
+            "tether_quote" | "sonic_webpage" => {
+                let title = take_string(obj, "title");
+                let url = take_string(obj, "url");
+                if title.is_some() || url.is_some() {
+                    self.parts.push(Part::Citation { title, url });
+                }
+                let text = text_or_parts(obj, "text");
+                self.tool_result(text, false);
+            }
+            "thoughts" => {
+                let mut text = String::new();
+                if let Some(Value::Array(thoughts)) = obj.remove("thoughts") {
+                    for t in thoughts {
+                        thought(t, &mut text, &mut self.parts);
+                    }
+                }
+                take_string_parts(obj, &mut text);
+                self.parts.push(Part::Reasoning { text });
+            }
+            "reasoning_recap" => {
+                let mut text = take_string(obj, "content").unwrap_or_default();
+                take_string_parts(obj, &mut text);
+                self.parts.push(Part::Reasoning { text });
+            }
+            "user_editable_context" => {
+                for key in ["user_profile", "user_instructions"] {
+                    push_text(
+                        &mut self.content,
+                        &take_string(obj, key).unwrap_or_default(),
+                    );
+                }
+                take_string_parts(obj, &mut self.content);
+            }
+            _ => self.unknown(content_type, obj),
+        }
+    }
+
+    /// A code cell: a fenced block, or a tool call's input as it is.
+    fn code(&mut self, obj: &mut Map<String, Value>) {
+        let text = text_or_parts(obj, "text");
+        let language = take_string(obj, "language").filter(|l| !l.is_empty() && l != "unknown");
+        if self.tool_call {
+            self.content = text;
+            return;
+        }
+        let fence = if text.contains("```") { "````" } else { "```" };
+        self.content = format!(
+            "{fence}{}\n{}\n{fence}",
+            language.as_deref().unwrap_or(""),
+            text.trim_end_matches('\n')
+        );
+        self.parts.push(Part::Code { language, text });
+    }
+
+    fn tool_result(&mut self, text: String, is_error: bool) {
+        self.parts.push(Part::ToolResult {
+            name: self.author_name.clone(),
+            call_id: None,
+            text,
+            is_error,
+        });
+    }
+
+    /// `model_editable_context` and any type this parser does not know: readable text where
+    /// there is some, the content itself kept raw (and taken out of `obj`).
+    fn unknown(&mut self, content_type: &str, obj: &mut Map<String, Value>) {
+        if let Some(text) = str_field(obj, "model_set_context") {
+            push_text(&mut self.content, text);
+        }
+        string_parts(obj, &mut self.content);
+        if self.content.is_empty() {
+            push_text(&mut self.content, str_field(obj, "text").unwrap_or(""));
+        }
+        let kind = if content_type.is_empty() {
+            "chatgpt.unknown".to_owned()
+        } else {
+            format!("chatgpt.{content_type}")
+        };
+        let obj = std::mem::take(obj);
+        if !obj.is_empty() {
+            self.parts.push(Part::Raw {
+                kind,
+                value: Value::Object(obj),
+            });
+        }
+    }
+}
+
+/// The files `metadata.attachments` names, as parts of the message and as attachments of the
+/// conversation.
+fn attachments(key: &str, meta: &Metadata, parts: &mut Vec<Part>) -> Vec<Attachment> {
+    let mut attachments = Vec::new();
+    for a in &meta.attachments.0 {
+        let Some(a) = a.as_object() else { continue };
+        let name = str_field(a, "name")
+            .or_else(|| str_field(a, "file_name"))
+            .or_else(|| str_field(a, "id"))
+            .unwrap_or("attachment")
+            .to_owned();
+        let size = a.get("size").and_then(Value::as_u64);
+        let mime_type = str_field(a, "mime_type")
+            .or_else(|| str_field(a, "mimeType"))
+            .map(str::to_owned);
+        parts.push(Part::Attachment {
+            name: name.clone(),
+            size,
+            mime_type: mime_type.clone(),
+            extracted_text: None,
+        });
+        attachments.push(Attachment {
+            message_source_id: Some(key.to_owned()),
+            name,
+            size,
+            mime_type,
+            data: None,
+        });
+    }
+    attachments
 }
 
 /// Appends the string elements of `obj.parts`.

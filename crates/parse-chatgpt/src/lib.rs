@@ -183,6 +183,46 @@ impl NotAConversation {
     }
 }
 
+/// The mapping's tree (parents before children, cycles broken) and the active leaf: the node
+/// `current_node` names (or its nearest kept ancestor), else the latest leaf.
+fn walk(
+    mapping: &[(String, raw::Node)],
+    current_node: Option<&str>,
+) -> (tree::Tree, Option<usize>) {
+    // Duplicate keys: the last one wins, as in any JSON object.
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(mapping.len());
+    for (i, (key, _)) in mapping.iter().enumerate() {
+        index.insert(key.as_str(), i);
+    }
+    let mut nodes: Vec<TreeNode<'_>> = mapping
+        .iter()
+        .enumerate()
+        .map(|(i, (key, node))| {
+            let alive = index.get(key.as_str()) == Some(&i);
+            let message = node.message.0.as_ref();
+            TreeNode {
+                key: key.as_str(),
+                parent: if alive {
+                    node.parent.0.as_deref().and_then(|p| index.get(p).copied())
+                } else {
+                    None
+                },
+                time: message
+                    .and_then(|m| m.create_time.0)
+                    .map(timestamp::to_millis),
+                kept: alive && message.is_some(),
+            }
+        })
+        .collect();
+    tree::break_cycles(&mut nodes);
+    let tree = tree::build(&nodes);
+    let current = current_node
+        .and_then(|c| index.get(c))
+        .and_then(|&i| tree.nearest_kept[i]);
+    let leaf = current.or_else(|| tree.latest_leaf(&nodes));
+    (tree, leaf)
+}
+
 /// Builds the conversation from its raw form.
 fn conversation(
     raw: raw::Conversation,
@@ -216,40 +256,7 @@ fn conversation(
         });
     };
 
-    // Duplicate keys: the last one wins, as in any JSON object.
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(mapping.len());
-    for (i, (key, _)) in mapping.iter().enumerate() {
-        index.insert(key.as_str(), i);
-    }
-    let mut nodes: Vec<TreeNode<'_>> = mapping
-        .iter()
-        .enumerate()
-        .map(|(i, (key, node))| {
-            let alive = index.get(key.as_str()) == Some(&i);
-            let message = node.message.0.as_ref();
-            TreeNode {
-                key: key.as_str(),
-                parent: if alive {
-                    node.parent.0.as_deref().and_then(|p| index.get(p).copied())
-                } else {
-                    None
-                },
-                time: message
-                    .and_then(|m| m.create_time.0)
-                    .map(timestamp::to_millis),
-                kept: alive && message.is_some(),
-            }
-        })
-        .collect();
-    tree::break_cycles(&mut nodes);
-    let tree = tree::build(&nodes);
-    let current = current_node
-        .as_deref()
-        .and_then(|c| index.get(c))
-        .and_then(|&i| tree.nearest_kept[i]);
-    let leaf = current.or_else(|| tree.latest_leaf(&nodes));
-    drop(index);
-    drop(nodes);
+    let (tree, leaf) = walk(&mapping, current_node.as_deref());
 
     let keys: Vec<String> = mapping.iter().map(|(k, _)| k.clone()).collect();
     let mut messages = Vec::with_capacity(tree.order.len());

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use chat_model::{
     derive_title, timestamp, Attachment, ParsedConversation, ParsedMessage, Part, Role, Source,
+    Timestamp,
 };
 use chat_parse::{stable_id, time, ItemError, ItemRef, Location};
 use serde_json::{Map, Value};
@@ -217,35 +218,10 @@ fn str_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
         .filter(|s| !s.trim().is_empty())
 }
 
-fn convert_request(
-    mut request: Map<String, Value>,
-    parent: Option<&str>,
-    used: &mut HashSet<String>,
-) -> ConvertedRequest {
+/// The user message's parts and files: attached variables, and the structured message parts
+/// when they say more than the text (agents, slash commands, variable references).
+fn user_parts(request: &Map<String, Value>, user_id: &str) -> (Vec<Part>, Vec<Attachment>) {
     let message = request.get("message");
-    let text = message_text(message);
-    let created_at = request.get("timestamp").and_then(time::from_value);
-    let when = request
-        .get("timestamp")
-        .map(Value::to_string)
-        .unwrap_or_default();
-    let user_id = unique_id(
-        str_field(&request, "requestId").map_or_else(
-            || stable_id(&["copilot-request", parent.unwrap_or(""), &text, &when]),
-            str::to_owned,
-        ),
-        parent,
-        used,
-    );
-    let hidden = request.get("isHidden").and_then(Value::as_bool) == Some(true)
-        || match request.get("shouldBeRemovedOnSend") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Object(m)) => m.get("afterUndoStop").is_none_or(Value::is_null),
-            _ => false,
-        };
-
-    // User parts: attached variables, and the structured message parts when they say more
-    // than the text (agents, slash commands, variable references).
     let mut user_parts = Vec::new();
     let mut attachments = Vec::new();
     if let Some(vars) = request
@@ -272,7 +248,7 @@ fn convert_request(
             });
             if is_file {
                 attachments.push(Attachment {
-                    message_source_id: Some(user_id.clone()),
+                    message_source_id: Some(user_id.to_owned()),
                     name: name.to_owned(),
                     size: None,
                     mime_type: var
@@ -313,7 +289,12 @@ fn convert_request(
         }
     }
 
-    let model = str_field(&request, "modelId")
+    (user_parts, attachments)
+}
+
+/// The model that answered: `modelId`, else the first item of `result.details`, else the agent.
+fn request_model(request: &Map<String, Value>) -> Option<String> {
+    str_field(request, "modelId")
         .map(str::to_owned)
         .or_else(|| {
             request
@@ -331,8 +312,14 @@ fn convert_request(
                 .and_then(|a| a.get("id"))
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-        });
+        })
+}
 
+/// How the answer ended: its error details, whether it was cut short, and when it completed.
+fn outcome(
+    request: &Map<String, Value>,
+    created_at: Option<Timestamp>,
+) -> (Option<Value>, bool, Option<Timestamp>) {
     let result = request.get("result").filter(|r| !r.is_null());
     let error_details = result
         .and_then(|r| r.get("errorDetails"))
@@ -364,6 +351,39 @@ fn convert_request(
             timestamp::from_millis(timestamp::to_millis(start).checked_add(elapsed)?).ok()
         })
         .or(created_at);
+    (error_details, interrupted, completed_at)
+}
+
+fn convert_request(
+    mut request: Map<String, Value>,
+    parent: Option<&str>,
+    used: &mut HashSet<String>,
+) -> ConvertedRequest {
+    let message = request.get("message");
+    let text = message_text(message);
+    let created_at = request.get("timestamp").and_then(time::from_value);
+    let when = request
+        .get("timestamp")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    let user_id = unique_id(
+        str_field(&request, "requestId").map_or_else(
+            || stable_id(&["copilot-request", parent.unwrap_or(""), &text, &when]),
+            str::to_owned,
+        ),
+        parent,
+        used,
+    );
+    let hidden = request.get("isHidden").and_then(Value::as_bool) == Some(true)
+        || match request.get("shouldBeRemovedOnSend") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Object(m)) => m.get("afterUndoStop").is_none_or(Value::is_null),
+            _ => false,
+        };
+
+    let (user_parts, attachments) = user_parts(&request, &user_id);
+    let model = request_model(&request);
+    let (error_details, interrupted, completed_at) = outcome(&request, created_at);
 
     let response = match request.remove("response") {
         Some(Value::Array(parts)) => parts,

@@ -125,34 +125,8 @@ struct Turn {
     interrupted: bool,
 }
 
-fn prompt_to_conversation(value: Value, stem: &str) -> Option<ParsedConversation> {
-    let Value::Object(mut top) = value else {
-        return None;
-    };
-    let Some(Value::Object(mut chunked)) = top.remove("chunkedPrompt") else {
-        return None;
-    };
-    let Some(Value::Array(chunks)) = chunked.remove("chunks") else {
-        return None;
-    };
-    if !chunked.is_empty() {
-        top.insert("chunkedPrompt".to_owned(), Value::Object(chunked));
-    }
-    let model = top
-        .get("runSettings")
-        .and_then(|r| r.get("model"))
-        .and_then(Value::as_str)
-        .map(|m| m.strip_prefix("models/").unwrap_or(m).to_owned())
-        .filter(|m| !m.is_empty());
-    let first_text = chunks
-        .first()
-        .map(|c| chunk_text(c).unwrap_or_default())
-        .unwrap_or_default();
-    let source_id = match top.get("id").and_then(Value::as_str) {
-        Some(id) if !id.is_empty() => id.to_owned(),
-        _ => stable_id(&["aistudio", stem, &first_text]),
-    };
-
+/// The chunks grouped into turns: consecutive chunks of one role are one message.
+fn group_turns(chunks: Vec<Value>) -> Vec<Turn> {
     let mut turns: Vec<Turn> = Vec::new();
     for (index, chunk) in chunks.into_iter().enumerate() {
         let chunk = match chunk {
@@ -193,6 +167,38 @@ fn prompt_to_conversation(value: Value, stem: &str) -> Option<ParsedConversation
             add_chunk(turn, chunk);
         }
     }
+    turns
+}
+
+fn prompt_to_conversation(value: Value, stem: &str) -> Option<ParsedConversation> {
+    let Value::Object(mut top) = value else {
+        return None;
+    };
+    let Some(Value::Object(mut chunked)) = top.remove("chunkedPrompt") else {
+        return None;
+    };
+    let Some(Value::Array(chunks)) = chunked.remove("chunks") else {
+        return None;
+    };
+    if !chunked.is_empty() {
+        top.insert("chunkedPrompt".to_owned(), Value::Object(chunked));
+    }
+    let model = top
+        .get("runSettings")
+        .and_then(|r| r.get("model"))
+        .and_then(Value::as_str)
+        .map(|m| m.strip_prefix("models/").unwrap_or(m).to_owned())
+        .filter(|m| !m.is_empty());
+    let first_text = chunks
+        .first()
+        .map(|c| chunk_text(c).unwrap_or_default())
+        .unwrap_or_default();
+    let source_id = match top.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => id.to_owned(),
+        _ => stable_id(&["aistudio", stem, &first_text]),
+    };
+
+    let turns = group_turns(chunks);
 
     let mut messages: Vec<ParsedMessage> = Vec::with_capacity(turns.len() + 1);
     let mut attachments = Vec::new();

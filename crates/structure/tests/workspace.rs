@@ -16,38 +16,10 @@ const ACYCLIC: &[&str] = &[
     "crates/structure",
 ];
 
-/// Files and functions of the parser crates that were over the limits when these checks were
-/// written, at the size they had (`""` stands for the whole file). Other work was changing
-/// those crates at the same time, so they were left for a change of their own. The check fails
-/// when one of them grows, and when one is split under the limit its entry must go: the list
-/// only shrinks.
-const KNOWN_OVER: &[(&str, &str, usize)] = &[
-    ("crates/parse/src/json.rs", "", 845),
-    ("crates/parse/src/json.rs", "scan_with", 124),
-    ("crates/parse-chatgpt/examples/gen_export.rs", "", 856),
-    (
-        "crates/parse-chatgpt/examples/gen_export.rs",
-        "conversation",
-        250,
-    ),
-    (
-        "crates/parse-chatgpt/examples/gen_export.rs",
-        "conversation_real",
-        252,
-    ),
-    ("crates/parse-chatgpt/src/convert.rs", "message", 230),
-    ("crates/parse-chatgpt/src/lib.rs", "conversation", 124),
-    (
-        "crates/parse-copilot/src/convert.rs",
-        "convert_request",
-        209,
-    ),
-    (
-        "crates/parse-gemini/src/aistudio.rs",
-        "prompt_to_conversation",
-        140,
-    ),
-];
+/// Files and functions allowed over the limits, at the size they had (`""` stands for the whole
+/// file). Empty: the parser crates' long items were split. The check fails when a listed one
+/// grows, and when one is split under the limit its entry must go: the list only shrinks.
+const KNOWN_OVER: &[(&str, &str, usize)] = &[];
 
 /// The one crate that holds SQL.
 const SQL_CRATE: &str = "crates/store";

@@ -19,6 +19,10 @@ use serde::de::DeserializeOwned;
 
 use crate::{ItemError, ItemRef, Location, ParseError};
 
+mod scan;
+
+use scan::{Scan, ScanEnd};
+
 /// Default ceiling for one element: larger ones become an item error instead of exhausting memory.
 pub const DEFAULT_MAX_ELEMENT_BYTES: usize = 1 << 30;
 
@@ -77,36 +81,6 @@ pub struct ArrayStream<R> {
     max_element: usize,
     /// The element being cut out went over `max_element`; its bytes are being dropped.
     dropped: bool,
-}
-
-/// Scanner state carried across chunk boundaries while cutting out one value.
-#[derive(Debug, Default)]
-struct Scan {
-    depth: u32,
-    in_string: bool,
-    escape: bool,
-    /// The value is a bare scalar (number, literal): it ends before a delimiter.
-    scalar: bool,
-    /// Watching for a wrapper key at depth 1 of a top-level object.
-    watch_keys: bool,
-    /// In the watched object: where the last depth-1 string started in `buf`, and where it ended.
-    key_start: Option<usize>,
-    last_key: Option<(usize, usize)>,
-    /// A wrapper key followed by `:` was seen; the next value decides.
-    key_matched: bool,
-}
-
-enum ScanEnd {
-    /// The value ended; its bytes are in `buf` (unless discarding).
-    Complete,
-    /// A wrapper key's array opened (the `[` has been consumed).
-    WrapperArray,
-    /// The input ended first.
-    Eof,
-}
-
-fn is_delim(b: u8) -> bool {
-    matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace()
 }
 
 impl<R: BufRead> ArrayStream<R> {
@@ -307,11 +281,7 @@ impl<R: BufRead> ArrayStream<R> {
                 },
                 State::WrapperTail => {
                     // Skip the rest of the wrapper object: we are at depth 1 inside it.
-                    let mut scan = Scan {
-                        depth: 1,
-                        ..Scan::default()
-                    };
-                    match self.scan_with(&mut scan, false)? {
+                    match self.scan_with(&mut Scan::inside(1), false)? {
                         ScanEnd::Eof => return Err(self.truncated(self.offset)),
                         _ => self.state = State::Done,
                     }
@@ -342,15 +312,11 @@ impl<R: BufRead> ArrayStream<R> {
 
     /// Cuts out one value starting at the current (significant) byte.
     fn scan_value(&mut self, keep: bool, watch_keys: bool) -> Result<ScanEnd, ParseError> {
-        let mut scan = Scan {
-            watch_keys,
-            ..Scan::default()
-        };
-        self.scan_with(&mut scan, keep)
+        self.scan_with(&mut Scan::value(watch_keys), keep)
     }
 
     fn scan_with(&mut self, scan: &mut Scan, keep: bool) -> Result<ScanEnd, ParseError> {
-        let mut started = scan.depth > 0;
+        let mut started = scan.resumed();
         loop {
             let chunk = match self.reader.fill_buf() {
                 Ok(c) => c,
@@ -365,105 +331,15 @@ impl<R: BufRead> ArrayStream<R> {
                     ScanEnd::Eof
                 });
             }
-            let len = chunk.len();
-            let mut i = 0;
-            let mut end: Option<(usize, bool)> = None; // (bytes to take, wrapper array)
+            let (take, end) = scan.step(chunk, &self.buf, &self.wrapper_keys, &mut started);
             let keep_now = keep && !self.dropped;
-            let base = self.buf.len();
-            while i < len {
-                if scan.escape {
-                    scan.escape = false;
-                    i += 1;
-                    continue;
-                }
-                if scan.in_string {
-                    match memchr::memchr2(b'"', b'\\', &chunk[i..]) {
-                        None => i = len,
-                        Some(p) => {
-                            i += p;
-                            if chunk[i] == b'\\' {
-                                scan.escape = true;
-                                i += 1;
-                            } else {
-                                scan.in_string = false;
-                                i += 1;
-                                if scan.watch_keys && scan.depth == 1 {
-                                    if let Some(ks) = scan.key_start.take() {
-                                        scan.last_key = Some((ks, base + i));
-                                    }
-                                }
-                                if scan.depth == 0 {
-                                    end = Some((i, false));
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    continue;
-                }
-                let b = chunk[i];
-                if scan.scalar {
-                    if is_delim(b) {
-                        end = Some((i, false));
-                        break;
-                    }
-                    i += 1;
-                    continue;
-                }
-                match b {
-                    b'"' => {
-                        scan.in_string = true;
-                        if scan.watch_keys && scan.depth == 1 {
-                            scan.key_start = Some(base + i);
-                        }
-                    }
-                    b'{' | b'[' => {
-                        if scan.key_matched && b == b'[' && scan.depth == 1 {
-                            // `"conversations": [` at depth 1: stream that array.
-                            end = Some((i + 1, true));
-                            break;
-                        }
-                        scan.key_matched = false;
-                        scan.depth = scan.depth.saturating_add(1);
-                    }
-                    b'}' | b']' => {
-                        scan.depth = scan.depth.saturating_sub(1);
-                        if scan.depth == 0 {
-                            end = Some((i + 1, false));
-                            break;
-                        }
-                    }
-                    b':' if scan.watch_keys && scan.depth == 1 => {
-                        scan.key_matched = false;
-                        if let Some((ks, ke)) = scan.last_key.take() {
-                            // The key's bytes may be partly in `buf` and partly in this chunk.
-                            let key = key_bytes(&self.buf, chunk, base, ks, ke);
-                            scan.key_matched = self
-                                .wrapper_keys
-                                .iter()
-                                .any(|k| key.as_slice() == format!("\"{k}\"").as_bytes());
-                        }
-                    }
-                    b',' if scan.depth == 1 => {
-                        scan.key_matched = false;
-                        scan.last_key = None;
-                    }
-                    _ if !started && !b.is_ascii_whitespace() => {
-                        scan.scalar = true;
-                    }
-                    _ => {}
-                }
-                started = true;
-                i += 1;
-            }
-            let take = end.map_or(len, |(n, _)| n);
             if keep_now {
                 self.buf.extend_from_slice(&chunk[..take]);
             }
             self.consume(take);
             match end {
-                Some((_, true)) => return Ok(ScanEnd::WrapperArray),
-                Some((_, false)) => return Ok(ScanEnd::Complete),
+                Some(true) => return Ok(ScanEnd::WrapperArray),
+                Some(false) => return Ok(ScanEnd::Complete),
                 None => {}
             }
             if keep && !self.dropped && self.buf.len() > self.max_element {
@@ -473,23 +349,6 @@ impl<R: BufRead> ArrayStream<R> {
             }
         }
     }
-}
-
-/// Bytes of a key that started at `ks` and ended at `ke` (positions counted as if `chunk` were
-/// appended to `buf` at `base`).
-fn key_bytes(buf: &[u8], chunk: &[u8], base: usize, ks: usize, ke: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(ke.saturating_sub(ks));
-    for pos in ks..ke {
-        let b = if pos < base {
-            buf.get(pos)
-        } else {
-            chunk.get(pos - base)
-        };
-        if let Some(b) = b {
-            out.push(*b);
-        }
-    }
-    out
 }
 
 impl Element<'_> {
