@@ -208,7 +208,6 @@ pub(crate) fn pg_error(target: &str, context: &'static str, e: postgres::Error) 
     }
 }
 
-
 impl From<postgres::Error> for Error {
     fn from(source: postgres::Error) -> Self {
         pg_error("the database", "reading a row", source)

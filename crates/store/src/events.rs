@@ -106,7 +106,10 @@ impl Events {
 
     pub(crate) fn publish(&self, payload: &str) {
         if payload.len() > MAX_EVENT_BYTES {
-            tracing::warn!(bytes = payload.len(), "an announcement is too long and was dropped");
+            tracing::warn!(
+                bytes = payload.len(),
+                "an announcement is too long and was dropped"
+            );
             return;
         }
         match &self.pg {

@@ -12,15 +12,15 @@ use crate::bulk::SqliteBulkWriter;
 use chat_model::timestamp::now;
 
 use crate::error::{Error, Result};
-use crate::repo::save::{checked_messages, merged};
 use crate::pg::bulk::PgBulkWriter;
 use crate::pg::repo::PgRepo;
 use crate::pretoken::TokenSet;
+use crate::repo::save::{checked_messages, merged};
 use crate::repo::SqliteRepo;
 use crate::types::{
-    ConversationState, FolderInfo, ImportJobRecord, ImportRunRecord, LibraryStats, ListQuery,
-    NewConversation, NewMessage, Page, QuarantineItem, RatedMessage, SavedConversation, SearchHit,
-    SearchQuery,
+    ConversationExtras, ConversationState, FolderInfo, ImportJobRecord, ImportRunRecord,
+    LibraryStats, ListQuery, NewConversation, NewMessage, Page, QuarantineItem, RatedMessage,
+    SavedConversation, SearchHit, SearchQuery,
 };
 
 /// Repository functions, bound to one transaction opened by [`crate::Store::read`] or
@@ -251,6 +251,10 @@ delegate! {
     fn get_import_job(&self, id: &str) -> Result<ImportJobRecord>;
     /// The latest import jobs, newest first.
     fn list_import_jobs(&self, limit: u32) -> Result<Vec<ImportJobRecord>>;
+    /// What the conversation's row holds beyond [`Conversation`] (for copying a store).
+    fn conversation_extras(&self, id: &ConversationId) -> Result<ConversationExtras>;
+    /// Sets what [`Repo::conversation_extras`] reads (for copying a store).
+    fn set_conversation_extras(&self, id: &ConversationId, extras: &ConversationExtras) -> Result<()>;
     /// Searches visible messages (and hidden ones if asked) and titles; returns the best
     /// `limit` hits, best first. Whatever `q.text` holds, the result is hits or nothing, never
     /// a syntax error; text with no words returns nothing.

@@ -70,10 +70,10 @@ pub use facade::{BulkWriter, Repo};
 pub use pg::PG_SCHEMA_VERSION;
 pub use pretoken::{Pretokenizer, TokenSet};
 pub use schema::SCHEMA_VERSION;
-pub use store::{display_location, Store};
+pub use store::{display_location, is_database_url, Store};
 pub use types::{
-    ArchivedFilter, ConversationState, Cursor, FolderInfo, ImportJobRecord, ImportRunRecord,
-    ImportRunStatus, LibraryStats, ListQuery, MonthStats, NewConversation, NewMessage, Page,
-    QuarantineItem, RatedMessage, SavedConversation, SearchHit, SearchQuery,
+    ArchivedFilter, ConversationExtras, ConversationState, Cursor, FolderInfo, ImportJobRecord,
+    ImportRunRecord, ImportRunStatus, LibraryStats, ListQuery, MonthStats, NewConversation,
+    NewMessage, Page, QuarantineItem, RatedMessage, SavedConversation, SearchHit, SearchQuery,
 };
 pub use walk::ConversationWalk;

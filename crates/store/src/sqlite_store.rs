@@ -173,8 +173,7 @@ impl SqliteStore {
         }
         let conn = self.pool.get()?;
         let mut dest = Connection::open(to).ctx("creating the backup file")?;
-        let backup =
-            rusqlite::backup::Backup::new(&conn, &mut dest).ctx("starting the backup")?;
+        let backup = rusqlite::backup::Backup::new(&conn, &mut dest).ctx("starting the backup")?;
         backup
             .run_to_completion(1024, Duration::from_millis(5), None)
             .ctx("copying pages into the backup")?;

@@ -31,11 +31,23 @@ impl Store {
     ///
     /// A database written by a newer version of this program is refused with
     /// [`crate::Error::SchemaTooNew`].
+    ///
+    /// On PostgreSQL, call `read`, `write` and the other methods from threads that do not
+    /// drive an async runtime (`spawn_blocking`, as chat-api does): the synchronous client
+    /// blocks on a runtime of its own. Opening and dropping are safe anywhere.
     pub fn open(location: impl AsRef<Path>) -> Result<Store> {
         let location = location.as_ref();
         match location.to_str() {
             Some(url) if is_postgres_url(url) => {
-                let pg = PgStore::open(url)?;
+                // On a thread of its own: the synchronous client blocks on a runtime of its
+                // own, which panics on a thread that drives an async runtime (an async `main`).
+                let pg = std::thread::scope(|s| {
+                    s.spawn(|| PgStore::open(url)).join().unwrap_or_else(|_| {
+                        Err(crate::Error::Unavailable(
+                            "connecting to PostgreSQL failed unexpectedly".to_owned(),
+                        ))
+                    })
+                })?;
                 let events = Events::postgres(pg.clone());
                 Ok(Store {
                     backend: Backend::Postgres(pg),
@@ -167,23 +179,15 @@ impl Store {
     pub fn subscribe(&self) -> Subscription {
         self.events.subscribe()
     }
-
-    pub(crate) fn pg(&self) -> Option<&PgStore> {
-        match &self.backend {
-            Backend::Postgres(p) => Some(p),
-            Backend::Sqlite(_) => None,
-        }
-    }
-
-    pub(crate) fn sqlite(&self) -> Option<&SqliteStore> {
-        match &self.backend {
-            Backend::Sqlite(s) => Some(s),
-            Backend::Postgres(_) => None,
-        }
-    }
 }
 
 /// A database location fit for messages and logs: a PostgreSQL URL without its password.
 pub fn display_location(location: &Path) -> String {
     redact(&location.to_string_lossy())
+}
+
+/// Whether `location` is a PostgreSQL URL (`postgres://` or `postgresql://`) rather than a
+/// SQLite file path.
+pub fn is_database_url(location: &Path) -> bool {
+    location.to_str().is_some_and(is_postgres_url)
 }

@@ -92,7 +92,10 @@ fn install() -> Result<()> {
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend_from_slice(PACKAGES);
     if !run(&args) {
-        return Err(fail(format!("apt-get install {} failed", PACKAGES.join(" "))));
+        return Err(fail(format!(
+            "apt-get install {} failed",
+            PACKAGES.join(" ")
+        )));
     }
     Ok(())
 }
@@ -138,16 +141,23 @@ impl PgServer {
             as_postgres,
         };
         if as_postgres {
-            server.check(Command::new("chown").args(["-R", "postgres:postgres"]).arg(&server.root))?;
+            server.check(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&server.root),
+            )?;
         }
         server.watch()?;
-        server.check(
-            server
-                .command("initdb")
-                .arg("-D")
-                .arg(server.data())
-                .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"]),
-        )?;
+        server.check(server.command("initdb").arg("-D").arg(server.data()).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]))?;
         server.pg_start()?;
         Ok(server)
     }
@@ -231,12 +241,12 @@ impl PgServer {
     /// Stops the server at once (`-m immediate`: like a crash, clients see their connections
     /// drop).
     pub fn pg_stop(&self) -> Result<()> {
-        self.check(
-            self.command("pg_ctl")
-                .arg("-D")
-                .arg(self.data())
-                .args(["-m", "immediate", "-w", "stop"]),
-        )
+        self.check(self.command("pg_ctl").arg("-D").arg(self.data()).args([
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]))
     }
 
     /// The port it listens on (127.0.0.1).
@@ -262,11 +272,29 @@ impl PgServer {
 
     /// Runs an administrative statement in the `postgres` database.
     pub fn admin(&self, statement: &str) -> Result<()> {
+        // On a thread of its own, so that async tests may call it (see `crate::Store::open`).
+        std::thread::scope(|s| {
+            s.spawn(|| self.admin_here(statement))
+                .join()
+                .unwrap_or_else(|_| Err(fail(format!("{statement}: panicked"))))
+        })
+    }
+
+    fn admin_here(&self, statement: &str) -> Result<()> {
         let mut client = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
             .map_err(|e| fail(format!("connecting: {e}")))?;
         client
             .batch_execute(statement)
             .map_err(|e| fail(format!("{statement}: {e}")))
+    }
+}
+
+impl Drop for PgServer {
+    /// Stops a server of its own (the shared one is stopped by its watchdog) and removes its
+    /// folder.
+    fn drop(&mut self) {
+        let _ = self.pg_stop();
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -286,8 +314,57 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let _ = self
-            .server
-            .admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        let _ = self.server.admin(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+/// Which database a parameterised test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temp folder.
+    Sqlite,
+    /// A fresh database of this process's shared PostgreSQL server.
+    Postgres,
+}
+
+thread_local! {
+    static BACKEND: std::cell::Cell<Backend> = const { std::cell::Cell::new(Backend::Sqlite) };
+}
+
+impl Backend {
+    /// Makes [`test_store`] open this backend for the rest of the test (each test runs on its
+    /// own thread, async ones too). Tests take it as
+    /// `#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend`, so the same body runs
+    /// on both.
+    pub fn enter(self) {
+        BACKEND.with(|b| b.set(self));
+    }
+
+    /// The backend this thread's test entered (SQLite if none).
+    pub fn current() -> Backend {
+        BACKEND.with(std::cell::Cell::get)
+    }
+}
+
+/// A fresh store on the current test's backend ([`Backend::enter`]): a SQLite file `chat.db`
+/// in `dir`, or a new PostgreSQL database (kept while the returned guard lives). Panics
+/// (failing the test, never skipping it) when PostgreSQL cannot start.
+#[allow(clippy::panic)]
+pub fn test_store(dir: &Path) -> (Option<TestDatabase>, crate::Store) {
+    let open = |location: &str| {
+        crate::Store::open(location).unwrap_or_else(|e| panic!("opening {location}: {e}"))
+    };
+    match Backend::current() {
+        Backend::Sqlite => (None, open(&dir.join("chat.db").to_string_lossy())),
+        Backend::Postgres => {
+            let db = PgServer::shared()
+                .and_then(PgServer::database)
+                .unwrap_or_else(|e| panic!("PostgreSQL for the tests: {e}"));
+            let store = open(&db.url());
+            (Some(db), store)
+        }
     }
 }

@@ -399,3 +399,18 @@ pub struct ImportJobRecord {
     /// The job as the API shows it (JSON).
     pub state: serde_json::Value,
 }
+
+/// What a conversation row holds beyond [`chat_model::Conversation`]: read from one store and
+/// written to another by a copy, so that the copy behaves as the original (a later import
+/// skips unchanged conversations and keeps a renamed title).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConversationExtras {
+    /// Whether the user renamed it (an import then keeps the title).
+    pub title_edited: bool,
+    /// The conversation's model, as the provider named it.
+    pub model: Option<String>,
+    /// The content hash of the parsed import it came from.
+    pub content_hash: Option<Vec<u8>>,
+    /// Import attachments and raw fields (JSON).
+    pub extra: Option<String>,
+}

@@ -162,7 +162,9 @@ fn in_memory_store_works() {
 }
 
 #[rstest]
-fn a_failing_write_closure_rolls_back(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn a_failing_write_closure_rolls_back(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let res: chat_store::Result<()> = store.write(|r| {
@@ -176,7 +178,9 @@ fn a_failing_write_closure_rolls_back(#[values(Backend::Sqlite, Backend::Postgre
 // ----- conversations and messages ---------------------------------------------------------
 
 #[rstest]
-fn create_and_get_conversation_with_tags_and_default_folder(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn create_and_get_conversation_with_tags_and_default_folder(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = store
@@ -207,7 +211,9 @@ fn create_and_get_conversation_with_tags_and_default_folder(#[values(Backend::Sq
 }
 
 #[rstest]
-fn add_turn_chains_from_the_leaf_and_bumps_updated_at(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn add_turn_chains_from_the_leaf_and_bumps_updated_at(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "t");
@@ -236,7 +242,9 @@ fn add_turn_chains_from_the_leaf_and_bumps_updated_at(#[values(Backend::Sqlite, 
 }
 
 #[rstest]
-fn add_turn_on_a_missing_conversation_is_not_found(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn add_turn_on_a_missing_conversation_is_not_found(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let res = store.write(|r| {
@@ -259,7 +267,9 @@ fn add_turn_on_a_missing_conversation_is_not_found(#[values(Backend::Sqlite, Bac
 }
 
 #[rstest]
-fn add_turn_with_a_parent_of_another_conversation_is_invalid(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn add_turn_with_a_parent_of_another_conversation_is_invalid(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
@@ -294,7 +304,9 @@ fn add_turn_with_a_parent_of_another_conversation_is_invalid(#[values(Backend::S
 }
 
 #[rstest]
-fn branches_active_branch_tree_and_set_current_leaf(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn branches_active_branch_tree_and_set_current_leaf(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "tree");
@@ -380,7 +392,9 @@ fn active_branch_survives_a_parent_cycle() {
 }
 
 #[rstest]
-fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "stream");
@@ -420,7 +434,9 @@ fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it(#[values(Backe
 }
 
 #[rstest]
-fn get_message_returns_the_message_or_not_found(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn get_message_returns_the_message_or_not_found(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "m");
@@ -439,7 +455,9 @@ fn get_message_returns_the_message_or_not_found(#[values(Backend::Sqlite, Backen
 }
 
 #[rstest]
-fn save_conversation_persists_full_state_and_replaces_the_message_set(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn save_conversation_persists_full_state_and_replaces_the_message_set(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "save");
@@ -525,7 +543,9 @@ fn set_updated(store: &Store, c: &ConversationId, ms: i64) {
 }
 
 #[rstest]
-fn pagination_walks_to_the_end_without_duplicates_or_gaps(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn pagination_walks_to_the_end_without_duplicates_or_gaps(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let mut all = HashSet::new();
@@ -579,7 +599,9 @@ fn garbage_cursors_are_invalid_input(#[case] s: &str) {
 }
 
 #[rstest]
-fn list_filters_by_source_folder_tag_and_updated_range(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn list_filters_by_source_folder_tag_and_updated_range(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let mk = |src: Source, f: &str, t: Option<&str>, at: i64| {
@@ -654,7 +676,9 @@ fn list_filters_by_source_folder_tag_and_updated_range(#[values(Backend::Sqlite,
 }
 
 #[rstest]
-fn archive_hides_from_the_default_list_and_restore_brings_it_back(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn archive_hides_from_the_default_list_and_restore_brings_it_back(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
@@ -689,7 +713,9 @@ fn archive_hides_from_the_default_list_and_restore_brings_it_back(#[values(Backe
 }
 
 #[rstest]
-fn archive_older_than_archives_only_stale_conversations_of_the_source(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn archive_older_than_archives_only_stale_conversations_of_the_source(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let old_native = new_convo(&store, "old");
@@ -787,7 +813,9 @@ fn rename_move_and_summary(#[values(Backend::Sqlite, Backend::Postgres)] backend
 }
 
 #[rstest]
-fn tags_add_remove_and_list_with_counts(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn tags_add_remove_and_list_with_counts(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
@@ -857,7 +885,9 @@ fn folders_with_counts_per_source(#[values(Backend::Sqlite, Backend::Postgres)] 
 // ----- ratings -----------------------------------------------------------------------------
 
 #[rstest]
-fn rate_replace_unrate_and_list_rated_messages(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn rate_replace_unrate_and_list_rated_messages(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "r");
@@ -915,7 +945,9 @@ fn rate_replace_unrate_and_list_rated_messages(#[values(Backend::Sqlite, Backend
 // ----- forks -------------------------------------------------------------------------------
 
 #[rstest]
-fn fork_copies_the_path_to_the_message_and_leaves_the_original_alone(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn fork_copies_the_path_to_the_message_and_leaves_the_original_alone(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "orig");
@@ -955,7 +987,9 @@ fn fork_copies_the_path_to_the_message_and_leaves_the_original_alone(#[values(Ba
 }
 
 #[rstest]
-fn forking_at_a_message_of_another_conversation_is_an_error(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn forking_at_a_message_of_another_conversation_is_an_error(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
@@ -973,7 +1007,9 @@ fn forking_at_a_message_of_another_conversation_is_an_error(#[values(Backend::Sq
 // ----- delete ------------------------------------------------------------------------------
 
 #[rstest]
-fn delete_leaves_no_orphan_rows_in_any_table_or_index(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn delete_leaves_no_orphan_rows_in_any_table_or_index(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let keep = new_convo(&store, "keeper");
@@ -1027,7 +1063,9 @@ fn delete_leaves_no_orphan_rows_in_any_table_or_index(#[values(Backend::Sqlite, 
 // ----- import runs and quarantine ------------------------------------------------------------
 
 #[rstest]
-fn import_runs_and_quarantine_round_trip_and_cascade(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn import_runs_and_quarantine_round_trip_and_cascade(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     let mut run = ImportRunRecord {
@@ -1094,9 +1132,7 @@ fn import_runs_and_quarantine_round_trip_and_cascade(#[values(Backend::Sqlite, B
     };
     assert!(store.write(|r| r.quarantine_item(&orphan)).is_err());
     store
-        .write(|r| {
-            r.execute_sql("DELETE FROM import_runs WHERE id = 'run-1'")
-        })
+        .write(|r| r.execute_sql("DELETE FROM import_runs WHERE id = 'run-1'"))
         .unwrap();
     assert_eq!(
         count(&store, "import_quarantine"),

@@ -125,7 +125,10 @@ fn text(s: &str) -> SearchQuery {
 #[case::colon_column("content: borrow")]
 #[case::nul("borrow\u{0}loop")]
 #[case::braces("{content} : borrow")]
-fn hostile_queries_return_results_or_nothing_never_an_error(#[case] q: &str, #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn hostile_queries_return_results_or_nothing_never_an_error(
+    #[case] q: &str,
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     let res = f.store.read(|r| r.search(&text(q)));
@@ -133,7 +136,9 @@ fn hostile_queries_return_results_or_nothing_never_an_error(#[case] q: &str, #[v
 }
 
 #[rstest]
-fn ten_kilobytes_of_text_is_not_an_error(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn ten_kilobytes_of_text_is_not_an_error(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     let big: String = "borrow \"checker NEAR( AND * title: ".repeat(300);
@@ -171,7 +176,9 @@ fn operator_words_are_plain_words(#[values(Backend::Sqlite, Backend::Postgres)] 
 }
 
 #[rstest]
-fn resume_finds_resume_with_diacritics(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn resume_finds_resume_with_diacritics(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     let hits = search(&f.store, text("resume"));
@@ -193,7 +200,11 @@ fn resume_finds_resume_with_diacritics(#[values(Backend::Sqlite, Backend::Postgr
 #[case::chinese("北京烤鸭", 1)]
 #[case::mixed_two_terms("北京 明天", 1)]
 #[case::absent("大阪", 0)]
-fn cjk_text_is_found(#[case] q: &str, #[case] expected: usize, #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn cjk_text_is_found(
+    #[case] q: &str,
+    #[case] expected: usize,
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     let hits: Vec<_> = search(&f.store, text(q))
@@ -221,7 +232,9 @@ fn cjk_titles_are_found(#[values(Backend::Sqlite, Backend::Postgres)] backend: B
 }
 
 #[rstest]
-fn hits_carry_ids_role_time_and_an_escaped_highlighted_snippet(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn hits_carry_ids_role_time_and_an_escaped_highlighted_snippet(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     let hits = search(&f.store, text("loop"));
@@ -242,7 +255,9 @@ fn hits_carry_ids_role_time_and_an_escaped_highlighted_snippet(#[values(Backend:
 }
 
 #[rstest]
-fn titles_are_searched_and_prefix_and_phrases_work(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn titles_are_searched_and_prefix_and_phrases_work(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     let hits = search(&f.store, text("hunting"));
@@ -256,7 +271,9 @@ fn titles_are_searched_and_prefix_and_phrases_work(#[values(Backend::Sqlite, Bac
 }
 
 #[rstest]
-fn hidden_messages_are_searched_only_when_asked(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn hidden_messages_are_searched_only_when_asked(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     assert!(search(&f.store, text("secret_prompt")).is_empty());
@@ -272,7 +289,9 @@ fn hidden_messages_are_searched_only_when_asked(#[values(Backend::Sqlite, Backen
 }
 
 #[rstest]
-fn filters_by_source_tag_role_and_archived(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn filters_by_source_tag_role_and_archived(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let f = fixture();
     let q = |mut s: SearchQuery, fx: &dyn Fn(&mut SearchQuery)| {
@@ -413,7 +432,9 @@ fn filters_by_folder_and_time(#[values(Backend::Sqlite, Backend::Postgres)] back
 }
 
 #[rstest]
-fn filtered_search_digs_past_many_excluded_hits(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn filtered_search_digs_past_many_excluded_hits(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_d, store) = temp_store();
     // 300 archived matches rank above the one live match (shorter texts rank higher).

@@ -72,7 +72,9 @@ fn invalid(store: &Store, s: ConversationState) -> String {
 }
 
 #[rstest]
-fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_dir, store) = temp_store();
     let mut rated = message("b", Some("a"), Role::Assistant);
@@ -157,7 +159,9 @@ fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing(#[v
 }
 
 #[rstest]
-fn clearing_the_current_leaf_makes_the_next_message_a_new_root(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn clearing_the_current_leaf_makes_the_next_message_a_new_root(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_dir, store) = temp_store();
     let c = store
@@ -181,7 +185,9 @@ fn clearing_the_current_leaf_makes_the_next_message_a_new_root(#[values(Backend:
 }
 
 #[rstest]
-fn stats_count_conversations_and_messages_per_month_and_source(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn stats_count_conversations_and_messages_per_month_and_source(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_dir, store) = temp_store();
     let imported = parsed("s1", 3);
@@ -215,7 +221,9 @@ fn stats_count_conversations_and_messages_per_month_and_source(#[values(Backend:
 }
 
 #[rstest]
-fn the_walk_reads_every_conversation_whole_across_pages_and_honours_filters(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+fn the_walk_reads_every_conversation_whole_across_pages_and_honours_filters(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
     backend.enter();
     let (_dir, store) = temp_store();
     let items: Vec<_> = (0..450).map(|i| parsed(&format!("w{i}"), 2)).collect();

@@ -227,9 +227,8 @@ fn tls_connector(root_cert: Option<&str>) -> Result<MakeRustlsConnect> {
     }
     if let Some(path) = root_cert {
         use rustls_pki_types::pem::PemObject;
-        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| {
-            Error::InvalidInput(format!("sslrootcert {path} cannot be read: {e}"))
-        })?;
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| Error::InvalidInput(format!("sslrootcert {path} cannot be read: {e}")))?;
         for cert in certs {
             let cert = cert.map_err(|e| {
                 Error::InvalidInput(format!("sslrootcert {path} holds a bad certificate: {e}"))

@@ -72,10 +72,38 @@ fn pool_size() -> u32 {
     u32::try_from(cores * 4).unwrap_or(u32::MAX).max(8)
 }
 
+/// The pool, closed on a thread of its own: the synchronous client closes a connection by
+/// blocking on its own runtime, which panics on a thread that drives an async runtime (the
+/// last handle of a store may well be dropped on one, e.g. at the end of an async test).
+struct PoolOwner(Option<Pool<CellManager>>);
+
+impl std::ops::Deref for PoolOwner {
+    type Target = Pool<CellManager>;
+
+    #[allow(clippy::expect_used)]
+    fn deref(&self) -> &Pool<CellManager> {
+        // `None` only inside `drop`.
+        self.0.as_ref().expect("the pool exists until dropped")
+    }
+}
+
+impl Drop for PoolOwner {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let closing = std::thread::Builder::new()
+                .name("chat-store-close".to_owned())
+                .spawn(move || drop(pool));
+            if let Err(e) = closing {
+                tracing::warn!(error = %e, "cannot close PostgreSQL connections on a thread of their own");
+            }
+        }
+    }
+}
+
 /// A PostgreSQL database: the pool and how to name the server. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct PgStore {
-    pool: Pool<CellManager>,
+    pool: Arc<PoolOwner>,
     target: Target,
     last_failure: Arc<Mutex<Option<String>>>,
 }
@@ -118,7 +146,7 @@ impl PgStore {
             .error_handler(Box::new(QuietErrors))
             .build_unchecked(manager);
         Ok(PgStore {
-            pool,
+            pool: Arc::new(PoolOwner(Some(pool))),
             target,
             last_failure,
         })
@@ -218,7 +246,10 @@ impl PgStore {
 
     /// A bulk writer on a connection of its own from the pool.
     pub(crate) fn bulk_writer(&self) -> Result<bulk::PgBulkWriter> {
-        Ok(bulk::PgBulkWriter::new(self.conn()?, self.target.name.clone()))
+        Ok(bulk::PgBulkWriter::new(
+            self.conn()?,
+            self.target.name.clone(),
+        ))
     }
 
     /// `VACUUM ANALYZE` of the searched tables.

@@ -108,7 +108,10 @@ mod tests {
 
     #[test]
     fn payloads_carry_their_origin() {
-        assert_eq!(split("00000000000000ff {\"a\":1}"), Some((255, "{\"a\":1}")));
+        assert_eq!(
+            split("00000000000000ff {\"a\":1}"),
+            Some((255, "{\"a\":1}"))
+        );
         assert_eq!(split("nothex payload"), None);
     }
 }

@@ -226,9 +226,7 @@ fn migrate_locked(client: &mut Client, target: &str) -> Result<()> {
     let start = usize::try_from(found).unwrap_or(0);
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(start) {
         let version = index as i64 + 1;
-        let mut tx = client
-            .transaction()
-            .map_err(err("starting a migration"))?;
+        let mut tx = client.transaction().map_err(err("starting a migration"))?;
         tx.batch_execute(sql).map_err(err("applying a migration"))?;
         tx.execute("UPDATE chat_schema SET version = $1", &[&version])
             .map_err(err("recording the schema version"))?;

@@ -13,6 +13,7 @@
 //! | `ratings.rs` | message ratings |
 //! | `forks.rs` | forks |
 //! | `imports.rs` | import runs and their quarantined items |
+//! | `extras.rs` | a conversation row's fields beyond the model's, for copying a store |
 //! | `search.rs` | full-text search |
 //! | `stats.rs` | statistics |
 //!
@@ -21,6 +22,7 @@
 //! these files and the bulk writer are in `crate::columns`.
 
 mod conversations;
+mod extras;
 mod forks;
 mod imports;
 pub(crate) mod messages;

@@ -3,71 +3,33 @@
 
 use chat_model::timestamp::from_millis;
 use chat_model::{ParsedConversation, ParsedMessage, Role, Source};
-use std::cell::Cell;
 
-use chat_store::test_server::{PgServer, TestDatabase};
+use chat_store::test_server::{test_store, TestDatabase};
 use chat_store::Store;
 use tempfile::TempDir;
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use chat_store::test_server::Backend;
 
-thread_local! {
-    static BACKEND: Cell<Backend> = const { Cell::new(Backend::Sqlite) };
-}
-
-impl Backend {
-    /// Makes [`temp_store`] open this backend for the rest of the test (each test runs on its
-    /// own thread). Tests take it as `#[values(Backend::Sqlite, Backend::Postgres)]`, so the
-    /// same body runs on both.
-    pub fn enter(self) {
-        BACKEND.with(|b| b.set(self));
-    }
-}
-
-/// What keeps a test's database alive: its temp dir (SQLite) or its database (PostgreSQL).
+/// What keeps a test's database alive: its temp dir, and its database on PostgreSQL.
 #[derive(Debug)]
-pub enum TestGuard {
-    Dir(TempDir),
-    Db(TestDatabase),
+pub struct TestGuard {
+    dir: TempDir,
+    _db: Option<TestDatabase>,
 }
 
 impl TestGuard {
-    /// The temp dir of a SQLite store.
+    /// The temp dir (a SQLite store's file is `chat.db` in it).
     pub fn path(&self) -> &std::path::Path {
-        match self {
-            TestGuard::Dir(d) => d.path(),
-            TestGuard::Db(_) => panic!("a PostgreSQL test database has no folder"),
-        }
+        self.dir.path()
     }
 }
 
 /// A fresh store on the test's backend (SQLite file in a temp dir unless the test entered
 /// another): keep the guard alive.
 pub fn temp_store() -> (TestGuard, Store) {
-    match BACKEND.with(Cell::get) {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let store = Store::open(dir.path().join("chat.db")).unwrap();
-            (TestGuard::Dir(dir), store)
-        }
-        Backend::Postgres => {
-            let db = pg_database();
-            let store = Store::open(db.url()).unwrap();
-            (TestGuard::Db(db), store)
-        }
-    }
-}
-
-/// A new database of this process's PostgreSQL server (started on first use; never skipped).
-pub fn pg_database() -> TestDatabase {
-    PgServer::shared()
-        .and_then(PgServer::database)
-        .unwrap_or_else(|e| panic!("PostgreSQL for the tests: {e}"))
+    let dir = tempfile::tempdir().unwrap();
+    let (db, store) = test_store(dir.path());
+    (TestGuard { dir, _db: db }, store)
 }
 
 /// Rows of a table.
@@ -78,7 +40,13 @@ pub fn count(store: &Store, table: &str) -> i64 {
 /// Every table's row count plus (SQLite) the FTS5 indexes' document counts, for orphan
 /// checks. PostgreSQL's search columns and indexes live in the rows themselves.
 pub fn all_counts(store: &Store) -> Vec<(String, i64)> {
-    let mut tables = vec!["convos", "convo_turns", "message_ratings", "tags", "convo_tags"];
+    let mut tables = vec![
+        "convos",
+        "convo_turns",
+        "message_ratings",
+        "tags",
+        "convo_tags",
+    ];
     if store.backend_name() == "sqlite" {
         tables.extend([
             "turns_cjk_fts",

@@ -122,10 +122,7 @@ impl PgRepo<'_> {
             limit + 1
         ));
         let rows = self.query("listing conversations", &sql, &refs(&args))?;
-        let mut items = rows
-            .iter()
-            .map(conversation)
-            .collect::<Result<Vec<_>>>()?;
+        let mut items = rows.iter().map(conversation).collect::<Result<Vec<_>>>()?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|c| Cursor {

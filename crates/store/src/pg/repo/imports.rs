@@ -61,7 +61,10 @@ impl PgRepo<'_> {
             ],
         )?;
         if n == 0 {
-            return Err(Error::Conflict(format!("import run {} already exists", run.id)));
+            return Err(Error::Conflict(format!(
+                "import run {} already exists",
+                run.id
+            )));
         }
         Ok(())
     }

@@ -167,7 +167,11 @@ impl PgRepo<'_> {
     }
 
     /// See [`crate::Repo::fork`].
-    pub(crate) fn fork(&self, conversation: &ConversationId, at: &MessageId) -> Result<Conversation> {
+    pub(crate) fn fork(
+        &self,
+        conversation: &ConversationId,
+        at: &MessageId,
+    ) -> Result<Conversation> {
         let original = self.get_conversation(conversation)?;
         if self.message_conversation(at)? != conversation.as_str() {
             return Err(Error::InvalidInput(format!(

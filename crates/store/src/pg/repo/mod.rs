@@ -6,6 +6,7 @@
 //! functions, shared, so both backends apply them the same way.
 
 mod conversations;
+mod extras;
 mod imports;
 mod messages;
 mod ratings;

@@ -128,8 +128,25 @@ fn headline_options(whole: bool) -> String {
 }
 
 /// Text without the snippet marks, as SQL.
+///
+/// `<` and `>` become the control characters 4 and 5 (originals removed), because
+/// `ts_headline`'s parser drops whatever looks like an HTML tag; [`headline_snippet`] turns them
+/// back before escaping.
 fn unmarked(column: &str) -> String {
-    format!("replace(replace({column}, chr(2), ''), chr(3), '')")
+    format!("translate({column}, '<>' || chr(2) || chr(3) || chr(4) || chr(5), chr(4) || chr(5))")
+}
+
+/// A `ts_headline` result (see [`unmarked`]) as an escaped snippet with `<mark>`s.
+fn headline_snippet(raw: &str) -> String {
+    let text: String = raw
+        .chars()
+        .map(|c| match c {
+            '\u{4}' => '<',
+            '\u{5}' => '>',
+            c => c,
+        })
+        .collect();
+    render_snippet(&text)
 }
 
 /// A message hit from a row of `seq, convo_id, title, id, role, created_at, score, snippet`.
@@ -200,7 +217,7 @@ impl PgRepo<'_> {
         );
         self.query("searching messages", &sql, &refs(&args))?
             .iter()
-            .map(|row| message_hit(row, render_snippet(&row.try_get::<_, String>(7)?)))
+            .map(|row| message_hit(row, headline_snippet(&row.try_get::<_, String>(7)?)))
             .collect()
     }
 
@@ -231,7 +248,7 @@ impl PgRepo<'_> {
                     message_id: None,
                     role: None,
                     created_at: None,
-                    snippet: render_snippet(&row.try_get::<_, String>(3)?),
+                    snippet: headline_snippet(&row.try_get::<_, String>(3)?),
                     score: row.try_get(2)?,
                 })
             })
