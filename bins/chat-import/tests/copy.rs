@@ -111,7 +111,10 @@ fn sqlite_to_postgres_and_back_gives_identical_data() {
     // A re-import into the copy skips what it already holds, as in the original.
     let again = import(&b, &[], &[&fixtures().join("chatgpt-single")]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert_eq!(again.report["totals"]["unchanged"], 1, "{}", again.report);
+    let totals = &again.report["totals"];
+    assert!(totals["seen"].as_u64().unwrap() > 0, "{totals}");
+    assert_eq!(totals["unchanged"], totals["seen"], "{totals}");
+    assert_eq!(totals["imported"], 0, "{totals}");
     // Copying again changes nothing (no duplicates).
     copy(a.to_str().unwrap(), &pg.url());
     assert_eq!(
@@ -155,5 +158,76 @@ fn a_copy_killed_midway_completes_when_run_again() {
     assert_eq!(
         store_hashes(&Store::open(pg.url()).unwrap()).unwrap(),
         original
+    );
+}
+
+/// A ChatGPT export of `n` conversations: the fixture's first one with new ids.
+fn big_export(dir: &Path, n: usize) -> std::path::PathBuf {
+    let text =
+        std::fs::read_to_string(fixtures().join("chatgpt-single/conversations.json")).unwrap();
+    let all: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let one = all[0].to_string();
+    let id = all[0]["id"].as_str().unwrap().to_owned();
+    let mut out = String::from("[");
+    for i in 0..n {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&one.replace(&id, &format!("gen-{i:06}")));
+    }
+    out.push(']');
+    let path = dir.join("conversations.json");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn an_import_through_a_database_outage_fails_clearly_and_a_rerun_completes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 20_000;
+    let export = big_export(dir.path(), n);
+    let pg = PgServer::start().unwrap();
+    pg.admin("CREATE DATABASE chat").unwrap();
+    let url = pg.url("chat");
+    let store = Store::open(&url).unwrap();
+    let child = bin()
+        .arg("--db")
+        .arg(&url)
+        .arg("--json")
+        .arg(&export)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the server once the import has written something.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store.read(|r| r.stats()).unwrap().conversations == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import wrote nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    pg.pg_stop().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("unavailable"),
+        "the report says the database went away: {stdout}\n{stderr}"
+    );
+    pg.pg_start().unwrap();
+    let partial = store.read(|r| r.stats()).unwrap().conversations;
+    assert!(partial < n as u64, "{partial}");
+    let again = import(Path::new(&url), &[], &[&export]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let stats = store.read(|r| r.stats()).unwrap();
+    assert_eq!(stats.conversations, n as u64);
+    assert_eq!(again.report["totals"]["seen"], n as u64, "{}", again.report);
+    assert_eq!(
+        again.report["totals"]["unchanged"], partial,
+        "what the first run committed is kept and skipped: {}",
+        again.report
     );
 }

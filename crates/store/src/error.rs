@@ -48,7 +48,7 @@ pub enum Error {
     #[error("connection pool error: {0}")]
     Pool(#[from] r2d2::Error),
     /// A PostgreSQL error, with what the store was doing when it happened.
-    #[error("postgres error while {context}: {source}")]
+    #[error("postgres error while {context}: {}", error_text(source))]
     Postgres {
         /// What the store was doing.
         context: &'static str,

@@ -223,7 +223,7 @@ impl PgServer {
     /// (Re)starts the server on its port; waits until it accepts connections.
     pub fn pg_start(&self) -> Result<()> {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off \
              -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
             self.port,
             self.root.join("socket").display()
