@@ -212,7 +212,7 @@ fn verify(
         }
         state.conversations += 1;
         state.messages += original.messages.len() as u64;
-        if state.conversations % BATCH as u64 == 0 {
+        if state.conversations.is_multiple_of(BATCH as u64) {
             progress(&state);
         }
     }

@@ -13,40 +13,17 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
+use crate::bus::Bus;
 use crate::pg::PgStore;
 
 /// The longest payload [`crate::Store::publish`] carries (PostgreSQL's `NOTIFY` limit is 8,000
 /// bytes, with our origin prefix). Announce a reference (an id to read back) instead of a
 /// larger payload.
 pub const MAX_EVENT_BYTES: usize = 7_900;
-
-/// Subscribers of one database in this process.
-#[derive(Debug, Default)]
-pub(crate) struct Bus {
-    subscribers: Mutex<Vec<(u64, Sender<String>)>>,
-}
-
-impl Bus {
-    /// Hands `payload` from `origin` to every subscriber of another origin; forgets the ones
-    /// that went away.
-    pub(crate) fn deliver(&self, origin: u64, payload: &str) {
-        if let Ok(mut subs) = self.subscribers.lock() {
-            subs.retain(|(o, tx)| *o == origin || tx.send(payload.to_owned()).is_ok());
-        }
-    }
-
-    fn add(&self, origin: u64) -> Receiver<String> {
-        let (tx, rx) = mpsc::channel();
-        if let Ok(mut subs) = self.subscribers.lock() {
-            subs.push((origin, tx));
-        }
-        rx
-    }
-}
 
 /// The buses of SQLite files opened in this process, by path.
 fn file_buses() -> &'static Mutex<HashMap<PathBuf, Weak<Bus>>> {

@@ -275,20 +275,20 @@ pub struct BulkWriter {
 
 #[derive(Debug)]
 enum WriterInner {
-    Sqlite(SqliteBulkWriter),
-    Postgres(PgBulkWriter),
+    Sqlite(Box<SqliteBulkWriter>),
+    Postgres(Box<PgBulkWriter>),
 }
 
 impl BulkWriter {
     pub(crate) fn sqlite(writer: SqliteBulkWriter) -> Self {
         BulkWriter {
-            inner: WriterInner::Sqlite(writer),
+            inner: WriterInner::Sqlite(Box::new(writer)),
         }
     }
 
     pub(crate) fn postgres(writer: PgBulkWriter) -> Self {
         BulkWriter {
-            inner: WriterInner::Postgres(writer),
+            inner: WriterInner::Postgres(Box::new(writer)),
         }
     }
 

@@ -45,6 +45,7 @@
 //! ```
 
 mod bulk;
+mod bus;
 mod columns;
 mod error;
 mod events;

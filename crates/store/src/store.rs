@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::{Events, Subscription};
 use crate::facade::{BulkWriter, Repo};
 use crate::pg::conn::{is_postgres_url, redact};
@@ -19,7 +19,7 @@ pub struct Store {
 #[derive(Clone, Debug)]
 enum Backend {
     Sqlite(SqliteStore),
-    Postgres(PgStore),
+    Postgres(Box<PgStore>),
 }
 
 impl Store {
@@ -43,14 +43,14 @@ impl Store {
                 // own, which panics on a thread that drives an async runtime (an async `main`).
                 let pg = std::thread::scope(|s| {
                     s.spawn(|| PgStore::open(url)).join().unwrap_or_else(|_| {
-                        Err(crate::Error::Unavailable(
+                        Err(Error::Unavailable(
                             "connecting to PostgreSQL failed unexpectedly".to_owned(),
                         ))
                     })
                 })?;
                 let events = Events::postgres(pg.clone());
                 Ok(Store {
-                    backend: Backend::Postgres(pg),
+                    backend: Backend::Postgres(Box::new(pg)),
                     events,
                 })
             }
@@ -160,7 +160,7 @@ impl Store {
     pub fn backup_to(&self, to: &Path) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(s) => s.backup_to(to),
-            Backend::Postgres(_) => Err(crate::Error::InvalidInput(
+            Backend::Postgres(_) => Err(Error::InvalidInput(
                 "a PostgreSQL store is backed up with pg_dump (see docs/deploy.md)".to_owned(),
             )),
         }

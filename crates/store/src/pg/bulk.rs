@@ -14,8 +14,8 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use r2d2::PooledConnection;
 
+use super::conn::{CellManager, WRITE_LOCK};
 use super::repo::rows::{pg_text, pg_text_opt};
-use super::{CellManager, WRITE_LOCK};
 use crate::bulk::hash::{derive_message_id, join_message_id};
 use crate::bulk::item::{BulkItem, WriteOutcome, WriteStatus};
 use crate::bulk::prepare::Prepared;

@@ -2,6 +2,7 @@
 //! pooled connection with its statement cache, and telling "the server is gone" apart from
 //! other errors.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -305,6 +306,34 @@ pub(crate) struct QuietErrors;
 impl r2d2::HandleError<postgres::Error> for QuietErrors {
     fn handle_error(&self, error: postgres::Error) {
         tracing::debug!(error = %error_text(&error), "a PostgreSQL connection attempt failed");
+    }
+}
+
+/// Advisory lock every write transaction takes first (see `crate::pg`'s documentation).
+pub(crate) const WRITE_LOCK: i64 = 0x6368_6174_7772_6974; // "chatwrit"
+
+/// The pool's connection: the client in a cell, so that a repository borrowing it can run
+/// statements through a shared reference.
+pub(crate) struct PgCell(pub(crate) RefCell<PgConn>);
+
+/// The pool's manager over [`PgCell`]s.
+pub(crate) struct CellManager(pub(crate) Manager);
+
+impl r2d2::ManageConnection for CellManager {
+    type Connection = PgCell;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<PgCell, postgres::Error> {
+        self.0.connect().map(|c| PgCell(RefCell::new(c)))
+    }
+
+    fn is_valid(&self, conn: &mut PgCell) -> std::result::Result<(), postgres::Error> {
+        self.0.is_valid(conn.0.get_mut())
+    }
+
+    fn has_broken(&self, conn: &mut PgCell) -> bool {
+        let c = conn.0.get_mut();
+        c.broken || self.0.has_broken(c)
     }
 }
 

@@ -22,13 +22,14 @@ pub(crate) mod notify;
 pub(crate) mod repo;
 mod schema;
 
-use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use r2d2::{Pool, PooledConnection};
 
-use self::conn::{is_connection_error, pg_error, Manager, PgConn, QuietErrors, Target};
+use self::conn::{
+    is_connection_error, pg_error, CellManager, Manager, PgCell, QuietErrors, Target, WRITE_LOCK,
+};
 use self::repo::PgRepo;
 use crate::error::{Error, Result};
 
@@ -37,34 +38,6 @@ pub use self::schema::PG_SCHEMA_VERSION;
 /// How long a request waits for a pooled connection. Short, so that while the server is down
 /// requests fail fast with [`Error::Unavailable`] instead of piling up.
 const POOL_WAIT: Duration = Duration::from_secs(3);
-/// Advisory lock every write transaction takes first (see the module documentation).
-pub(crate) const WRITE_LOCK: i64 = 0x6368_6174_7772_6974; // "chatwrit"
-
-/// The pool's connection: the client in a cell, so that a repository borrowing it can run
-/// statements through a shared reference.
-pub(crate) struct PgCell(pub(crate) RefCell<PgConn>);
-
-/// The pool's manager over [`PgCell`]s.
-pub(crate) struct CellManager(Manager);
-
-impl r2d2::ManageConnection for CellManager {
-    type Connection = PgCell;
-    type Error = postgres::Error;
-
-    fn connect(&self) -> std::result::Result<PgCell, postgres::Error> {
-        self.0.connect().map(|c| PgCell(RefCell::new(c)))
-    }
-
-    fn is_valid(&self, conn: &mut PgCell) -> std::result::Result<(), postgres::Error> {
-        self.0.is_valid(conn.0.get_mut())
-    }
-
-    fn has_broken(&self, conn: &mut PgCell) -> bool {
-        let c = conn.0.get_mut();
-        c.broken || self.0.has_broken(c)
-    }
-}
-
 /// Connections per instance: four per core, at least eight (queries wait on the server, not
 /// on this process's cores).
 fn pool_size() -> u32 {

@@ -7,8 +7,8 @@ use postgres::fallible_iterator::FallibleIterator;
 use std::time::Duration;
 
 use super::PgStore;
+use crate::bus::Bus;
 use crate::error::error_text;
-use crate::events::Bus;
 
 /// The notification channel.
 const CHANNEL: &str = "chat_events";

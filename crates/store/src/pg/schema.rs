@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 pub const PG_SCHEMA_VERSION: i64 = 1;
 
 /// Advisory lock held while migrating, so instances started together migrate once.
-const MIGRATION_LOCK: i64 = 0x6368_6174_6d69_67; // "chatmig"
+const MIGRATION_LOCK: i64 = 0x0063_6861_746d_6967; // "chatmig"
 
 /// The CJK characters unicode61 and PostgreSQL's parser do not segment, as the ranges of a
 /// regex class (mirrors `crate::repo::search::is_cjk`).
