@@ -304,7 +304,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         )
     })?;
     if let Some(n) = args.seed_demo {
-        return seed_demo(&store, n, &args.db);
+        // Off the async executor: the store is synchronous (and PostgreSQL's client must not
+        // block an executor thread).
+        let (seeding, db) = (store.clone(), args.db.clone());
+        return actix_web::rt::task::spawn_blocking(move || seed_demo(&seeding, n, &db))
+            .await
+            .context("seeding stopped unexpectedly")?;
     }
     let state = api_state(&args, &store, token.clone())?;
 
