@@ -40,7 +40,8 @@ const IMPORT_GRACE: Duration = Duration::from_secs(30);
 #[derive(Debug, Parser)]
 #[command(name = "chat-server", version, about)]
 struct Args {
-    /// The SQLite database file (created if missing, except by `chat-server mcp`).
+    /// The database: a SQLite file (created if missing, except by `chat-server mcp`) or a
+    /// PostgreSQL URL (`postgres://user:password@host:5432/chat?sslmode=require`).
     #[arg(long, env = "CHAT_DB", default_value = "./chat.db", global = true)]
     db: PathBuf,
 
@@ -259,7 +260,7 @@ fn seed_demo(store: &chat_store::Store, n: u64, db: &std::path::Path) -> anyhow:
     store.checkpoint().context("checkpointing the database")?;
     println!(
         "seeded {convos} conversations with {messages} messages into {} in {:.1}s",
-        db.display(),
+        chat_store::display_location(db),
         started.elapsed().as_secs_f64()
     );
     println!(
@@ -302,10 +303,19 @@ fn api_state(
 async fn run(args: Args) -> anyhow::Result<()> {
     let token = args.token.clone().filter(|t| !t.is_empty());
     let addrs = addresses(&args, token.as_deref())?;
-    let store = chat_store::Store::open(&args.db)
-        .with_context(|| format!("could not open the database {}", args.db.display()))?;
+    let store = chat_store::Store::open(&args.db).with_context(|| {
+        format!(
+            "could not open the database {}",
+            chat_store::display_location(&args.db)
+        )
+    })?;
     if let Some(n) = args.seed_demo {
-        return seed_demo(&store, n, &args.db);
+        // Off the async executor: the store is synchronous (and PostgreSQL's client must not
+        // block an executor thread).
+        let (seeding, db) = (store.clone(), args.db.clone());
+        return actix_web::rt::task::spawn_blocking(move || seed_demo(&seeding, n, &db))
+            .await
+            .context("seeding stopped unexpectedly")?;
     }
     let state = api_state(&args, &store, token.clone())?;
 
@@ -358,7 +368,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         out.flush()?;
     }
     tracing::info!(
-        db = %args.db.display(),
+        db = %chat_store::display_location(&args.db),
         token = token.is_some(),
         cors = !args.cors_origins.is_empty(),
         aios = !args.no_aios,

@@ -114,8 +114,9 @@ impl ApiStateBuilder {
 
     /// The state, ready for `App::app_data`: the services, each given what it needs.
     pub fn build(self) -> web::Data<ApiState> {
+        let mut hub = self.hub.unwrap_or_default();
+        hub.bridge(&self.store);
         let db = Db::new(self.store);
-        let hub = self.hub.unwrap_or_default();
         let provider = self
             .provider
             .unwrap_or_else(|| Arc::new(OfflineProvider::new()));

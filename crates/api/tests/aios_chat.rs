@@ -6,6 +6,9 @@
 
 mod common;
 
+use common::Backend;
+use rstest::rstest;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,8 +131,12 @@ fn check_reply(frames: &[Value], pieces: &[&str]) -> String {
     id
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn chunks_carry_the_streamed_reply_byte_exact_and_it_is_stored_so() {
+async fn chunks_carry_the_streamed_reply_byte_exact_and_it_is_stored_so(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = model_with(PIECES, Duration::from_millis(5)).await;
     let (_env, live) = live(provider_for(&fake), every_chunk(), |b| b);
     let mut ws = connect(&live).await;
@@ -175,8 +182,12 @@ async fn chunks_carry_the_streamed_reply_byte_exact_and_it_is_stored_so() {
     ws.close().await;
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn chunks_are_coalesced_within_the_event_interval_without_losing_a_byte() {
+async fn chunks_are_coalesced_within_the_event_interval_without_losing_a_byte(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     const MANY: &[&str] = &[
         "a\n", "bb\n", "```\n", "ccc ", "dd\t", "e\n", "ff", "```\n", "g", "hh ", "ii\n", "j", "k",
         "ll\n", "mm", "n", "oo ", "p", "qq\n", "rr",
@@ -198,8 +209,12 @@ async fn chunks_are_coalesced_within_the_event_interval_without_losing_a_byte() 
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn ping_typing_and_malformed_frames() {
+async fn ping_typing_and_malformed_frames(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live(offline(), every_chunk(), |b| b);
     let mut a = connect(&live).await;
     let mut b = connect(&live).await;
@@ -248,8 +263,12 @@ async fn ping_typing_and_malformed_frames() {
     assert_eq!(b.recv().await["type"], "user_typing_stop");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_model_failure_ends_typing_with_an_error_and_keeps_the_question() {
+async fn a_model_failure_ends_typing_with_an_error_and_keeps_the_question(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = FakeServer::with_steps(vec![Step::Write(fake_llm::response(
         "500 Internal Server Error",
         "application/json",
@@ -275,8 +294,12 @@ async fn a_model_failure_ends_typing_with_an_error_and_keeps_the_question() {
     assert_eq!(history[0]["content"], "will this work?", "{history}");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn one_reply_at_a_time_per_conversation_and_connection() {
+async fn one_reply_at_a_time_per_conversation_and_connection(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = model_with(PIECES, Duration::from_millis(150)).await;
     let (_env, live) = live(provider_for(&fake), every_chunk(), |b| b);
     let mut ws = connect(&live).await;
@@ -309,8 +332,12 @@ async fn one_reply_at_a_time_per_conversation_and_connection() {
     assert_eq!(status["name"], "test-model");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn http_chat_follows_the_current_session() {
+async fn http_chat_follows_the_current_session(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live(offline(), every_chunk(), |b| b);
     let (status, body) = get(&live, "/api/chat/history").await;
     assert_eq!((status.as_u16(), body), (200, json!([])));
@@ -426,17 +453,25 @@ async fn http_chat_follows_the_current_session() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_current_session_survives_a_restart_and_forgets_a_deleted_one() {
+async fn the_current_session_survives_a_restart_and_forgets_a_deleted_one(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let dir = tempfile::tempdir().unwrap();
-    let open = || {
-        let store = chat_store::Store::open(dir.path().join("chat.db")).unwrap();
+    let (db, first) = chat_store::test_server::test_store(dir.path());
+    let location = db.as_ref().map_or_else(
+        || dir.path().join("chat.db").to_string_lossy().into_owned(),
+        chat_store::test_server::TestDatabase::url,
+    );
+    let open = |store: chat_store::Store| {
         let state = chat_api::ApiState::builder(store)
             .provider(offline())
             .build();
         Live::start(state)
     };
-    let live1 = open();
+    let live1 = open(first);
     let (_, sent) = post(
         &live1,
         "/api/chat/message",
@@ -445,7 +480,7 @@ async fn the_current_session_survives_a_restart_and_forgets_a_deleted_one() {
     .await;
     let session = sent["session_id"].as_str().unwrap().to_owned();
     drop(live1);
-    let live2 = open();
+    let live2 = open(chat_store::Store::open(&location).unwrap());
     let (_, history) = get(&live2, "/api/chat/history").await;
     assert_eq!(history[0]["content"], "remember me");
     let (status, _) = common::aios::delete(&live2, &format!("/api/conversations/{session}")).await;
@@ -453,8 +488,12 @@ async fn the_current_session_survives_a_restart_and_forgets_a_deleted_one() {
     assert_eq!(get(&live2, "/api/chat/history").await.1, json!([]));
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_token_rules_of_the_api_apply() {
+async fn the_token_rules_of_the_api_apply(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live(offline(), every_chunk(), |b| b.token(Some("s3cret")));
     let (status, body) = get(&live, "/api/chat/history").await;
     assert_eq!(status, 401);
@@ -497,8 +536,12 @@ async fn the_token_rules_of_the_api_apply() {
     assert_eq!(by_header.recv().await["type"], "pong");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn pages_of_other_origins_are_refused_unless_allowed() {
+async fn pages_of_other_origins_are_refused_unless_allowed(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live(offline(), every_chunk(), |b| {
         b.allowed_origins(["http://localhost:5173"])
     });
@@ -534,8 +577,12 @@ async fn pages_of_other_origins_are_refused_unless_allowed() {
     assert_eq!(allowed.recv().await["type"], "pong");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_socket_limits_of_the_api_apply() {
+async fn the_socket_limits_of_the_api_apply(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let limits = ChatLimits {
         max_connections: 1,
         max_frame_size: 1024,
@@ -583,8 +630,12 @@ async fn close_code(ws: &mut Ws, code: ws::CloseCode) -> usize {
     }
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_heartbeat_of_the_api_applies() {
+async fn the_heartbeat_of_the_api_applies(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let limits = ChatLimits {
         heartbeat_interval: Duration::from_millis(100),
         client_timeout: Duration::from_millis(350),

@@ -6,6 +6,9 @@
 
 mod common;
 
+use common::Backend;
+use rstest::rstest;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,8 +77,12 @@ async fn branched(live: &Live) -> (String, Vec<String>) {
     (id, vec![u1, a1, u2, a2, u3, old_u])
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn turns_are_pairs_of_the_active_branch_only() {
+async fn turns_are_pairs_of_the_active_branch_only(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let (id, m) = branched(&live).await;
     let (status, view) = get(&live, &format!("/api/conversations/{id}")).await;
@@ -174,8 +181,12 @@ async fn turns_are_pairs_of_the_active_branch_only() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_list_searches_filters_and_each_change_answers_as_the_original() {
+async fn the_list_searches_filters_and_each_change_answers_as_the_original(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let (status, created) = post_empty(&live, "/api/conversations/new").await;
     assert_eq!(status, 200);
@@ -279,8 +290,12 @@ async fn summariser() -> FakeServer {
     FakeServer::start(|_| fake_llm::sse_reply(&["Bread, ", "in one line."])).await
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn summaries_follow_the_stored_prompt() {
+async fn summaries_follow_the_stored_prompt(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = summariser().await;
     let (_env, live) = live_with(chat_llm::provider_from_config(Some(fake.config())).unwrap());
     let (status, p) = get(&live, "/api/conversations/summary/prompt").await;
@@ -351,8 +366,12 @@ async fn download(live: &Live, path: &str) -> (u16, String, Value) {
     )
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn exports_have_the_original_shape_and_a_file_name() {
+async fn exports_have_the_original_shape_and_a_file_name(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let (id, _) = branched(&live).await;
     let (status, disposition, doc) =
@@ -397,8 +416,12 @@ async fn exports_have_the_original_shape_and_a_file_name() {
     assert_eq!(status, 404);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn ratings_are_ours_and_feed_the_finetuning_export() {
+async fn ratings_are_ours_and_feed_the_finetuning_export(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let (id, m) = branched(&live).await;
     let rate = |message: &str, rating: &str| {
@@ -458,8 +481,12 @@ async fn upload(live: &Live, name: &str, bytes: &[u8], platform: Option<&str>) -
     post_raw(live, "/api/import/upload", &content_type, body).await
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn an_import_goes_through_upload_parse_and_commit() {
+async fn an_import_goes_through_upload_parse_and_commit(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let export = common::fixture("chatgpt-single/conversations.json");
     let (status, up) = upload(&live, "conversations.json", &export, Some("chatgpt")).await;
@@ -532,8 +559,12 @@ async fn an_import_goes_through_upload_parse_and_commit() {
     assert_eq!(status, 400);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_file_that_is_not_an_export_is_explained() {
+async fn a_file_that_is_not_an_export_is_explained(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let (status, up) = upload(
         &live,
@@ -562,8 +593,12 @@ async fn a_file_that_is_not_an_export_is_explained() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn models_come_from_the_model_server_or_the_offline_model() {
+async fn models_come_from_the_model_server_or_the_offline_model(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let (status, models) = get(&live, "/api/models").await;
     assert_eq!(status, 200);
@@ -612,8 +647,12 @@ async fn models_come_from_the_model_server_or_the_offline_model() {
     assert!(models["error"].is_string());
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_commit_reports_progress_as_our_import_events() {
+async fn a_commit_reports_progress_as_our_import_events(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let mut events = live.connect().await;
     events.send(json!({"type": "ping"})).await;
@@ -636,8 +675,12 @@ async fn a_commit_reports_progress_as_our_import_events() {
     }
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn an_upload_has_the_limit_of_ours() {
+async fn an_upload_has_the_limit_of_ours(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = common::env_with(|b| b.provider(offline()).max_upload(1024));
     let live = Live::start(env.state.clone());
     let (status, body) = upload(&live, "big.json", &[b' '; 4096], None).await;

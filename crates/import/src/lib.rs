@@ -30,6 +30,7 @@
 //!   file names never decide alone. `--source` forces a parser, and a forced parser that does
 //!   not fit is refused with the source the file looks like.
 
+pub mod copy;
 pub mod diagnose;
 // Public until the input-planning work under way settles: `Origin::inner_path`,
 // `Origin::file_name` and `Opener::limits` have no caller inside this crate yet.

@@ -15,7 +15,7 @@ use crate::error::{Context, Error, Result};
 /// 3. Add a test that upgrades a file at the previous version and compares its `sqlite_schema`
 ///    against a freshly created one.
 /// 4. Describe the change in `docs/architecture.md` ("Storage").
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Character classes that mark text as CJK (Han, kana, Hangul, compatibility ideographs).
 /// Used in trigger `WHEN` clauses (GLOB classes are Unicode-aware) and mirrored by
@@ -201,9 +201,21 @@ END;
 "#
 );
 
-/// Migration 2: store-wide settings, one text value per key (the summariser's prompt, the AI OS
-/// frontend's current session). Plain key/value so another backend mirrors it as is.
+/// Migration 2: the state of the API's import jobs, so every server instance on a database
+/// answers for every job (a SQLite file has one server, but the table is the same on both
+/// backends, and a restarted server still knows its jobs).
 const V2: &str = "
+CREATE TABLE import_jobs (
+    id         TEXT PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    state      TEXT NOT NULL                    -- JSON, the API's view of the job
+);
+";
+
+/// Migration 3: store-wide settings, one text value per key (the summariser's prompt, the AI OS
+/// frontend's current session). Plain key/value so another backend mirrors it as is.
+const V3: &str = "
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
@@ -211,7 +223,7 @@ CREATE TABLE settings (
 ";
 
 /// Every migration, in order; migration `i` moves the file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Reads `PRAGMA user_version`.
 pub(crate) fn user_version(conn: &Connection) -> Result<i64> {

@@ -1,12 +1,13 @@
 //! Settings, branch outlines, rating counts and deleting a whole source, against real SQLite
-//! files (what the AI OS compatibility routes of chat-api read and write).
+//! files and PostgreSQL databases (what the AI OS compatibility routes of chat-api read and write).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use chat_model::{ConversationId, MessageId, RatingValue, Role, Source};
 use chat_store::{BulkItem, Error, NewConversation, NewMessage, Store};
-use common::{all_counts, parsed, temp_store};
+use common::{all_counts, parsed, temp_store, Backend};
+use rstest::rstest;
 
 fn say(store: &Store, c: &ConversationId, role: Role, text: &str) -> MessageId {
     store
@@ -22,8 +23,11 @@ fn new_convo(store: &Store) -> ConversationId {
         .id
 }
 
-#[test]
-fn settings_are_kept_replaced_cleared_and_survive_reopening() {
+#[rstest]
+fn settings_are_kept_replaced_cleared_and_survive_reopening(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (dir, store) = temp_store();
     assert_eq!(store.read(|r| r.get_setting("a.b")).unwrap(), None);
     store
@@ -34,7 +38,7 @@ fn settings_are_kept_replaced_cleared_and_survive_reopening() {
         .unwrap();
     store.write(|r| r.set_setting("other", Some(""))).unwrap();
     drop(store);
-    let store = Store::open(dir.path().join("chat.db")).unwrap();
+    let store = Store::open(dir.location()).unwrap();
     assert_eq!(
         store.read(|r| r.get_setting("a.b")).unwrap().as_deref(),
         Some("second")
@@ -47,8 +51,11 @@ fn settings_are_kept_replaced_cleared_and_survive_reopening() {
     assert_eq!(store.read(|r| r.get_setting("a.b")).unwrap(), None);
 }
 
-#[test]
-fn oversized_setting_keys_and_values_are_refused() {
+#[rstest]
+fn oversized_setting_keys_and_values_are_refused(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let long_key = "k".repeat(129);
     let err = store
@@ -62,8 +69,11 @@ fn oversized_setting_keys_and_values_are_refused() {
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
 }
 
-#[test]
-fn an_outline_follows_the_active_branch_only() {
+#[rstest]
+fn an_outline_follows_the_active_branch_only(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let c = new_convo(&store);
     assert_eq!(
@@ -109,8 +119,11 @@ fn an_outline_follows_the_active_branch_only() {
     ));
 }
 
-#[test]
-fn rating_counts_count_ups_and_downs() {
+#[rstest]
+fn rating_counts_count_ups_and_downs(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let c = new_convo(&store);
     assert_eq!(store.read(|r| r.rating_counts()).unwrap().up, 0);
@@ -132,8 +145,11 @@ fn rating_counts_count_ups_and_downs() {
     assert_eq!((counts.up, counts.down), (1, 2));
 }
 
-#[test]
-fn deleting_a_source_deletes_only_its_conversations_and_leaves_no_rows_behind() {
+#[rstest]
+fn deleting_a_source_deletes_only_its_conversations_and_leaves_no_rows_behind(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let baseline = all_counts(&store);
     let convos: Vec<_> = (0..3).map(|i| parsed(&format!("c{i}"), 4)).collect();

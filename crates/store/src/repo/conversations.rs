@@ -5,7 +5,7 @@ use chat_model::{Conversation, ConversationId, FolderPath, Source, Timestamp};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::{conversation_from_row, like_escape, CONVERSATION_COLUMNS};
 use crate::error::{Context, Error, Result};
 use crate::types::{Cursor, ListQuery, NewConversation, Page};
@@ -13,7 +13,7 @@ use crate::types::{Cursor, ListQuery, NewConversation, Page};
 /// Largest list page.
 const MAX_PAGE: u32 = 1000;
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// A conversation with its tags and message count.
     pub fn get_conversation(&self, id: &ConversationId) -> Result<Conversation> {
         let mut stmt = self

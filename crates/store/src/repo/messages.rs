@@ -4,15 +4,63 @@
 use std::collections::{HashMap, HashSet};
 
 use chat_model::timestamp::{now, to_millis};
-use chat_model::{ConversationId, Message, MessageId, MessageStatus, Role};
+use chat_model::{ConversationId, Message, MessageId, MessageStatus, Role, Timestamp};
 use rusqlite::{params, OptionalExtension};
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::{message_from_row, parts_json, ts, MESSAGE_COLUMNS, MESSAGE_TABLES};
 use crate::error::{Context, Error, Result};
 use crate::types::{BranchOutline, NewMessage};
 
-impl Repo<'_> {
+/// The messages of `tree` from the root to `leaf`, walking parent links upwards; a cycle or a
+/// dangling parent ends the walk instead of looping. Both backends walk with this.
+pub(crate) fn branch_to(tree: Vec<Message>, leaf: &str) -> Vec<Message> {
+    let mut by_id: HashMap<String, Message> = tree
+        .into_iter()
+        .map(|m| (m.id.as_str().to_owned(), m))
+        .collect();
+    let mut path = Vec::new();
+    let mut next = Some(leaf.to_owned());
+    while let Some(id) = next {
+        // Removing each visited message makes a cycle end the walk.
+        let Some(m) = by_id.remove(&id) else { break };
+        next = m.parent_id.as_ref().map(|p| p.as_str().to_owned());
+        path.push(m);
+    }
+    path.reverse();
+    path
+}
+
+/// One message of a branch as [`SqliteRepo::branch_outline`] reads it, leaf first.
+pub(crate) struct OutlineRow {
+    pub(crate) id: String,
+    pub(crate) role: Role,
+    pub(crate) hidden: bool,
+    pub(crate) created_at: Option<i64>,
+}
+
+/// The visible messages of a branch read leaf first, root first, and the time of the last one
+/// that has a time. A repeated id is a cycle, which ends the branch. Both backends outline
+/// with this.
+pub(crate) fn outline_of(
+    leaf_first: Vec<OutlineRow>,
+) -> Result<(Vec<OutlineRow>, Option<Timestamp>)> {
+    let mut seen = HashSet::new();
+    let mut visible = Vec::new();
+    for m in leaf_first {
+        if !seen.insert(m.id.clone()) {
+            break;
+        }
+        if !m.hidden {
+            visible.push(m);
+        }
+    }
+    let last_at = ts(visible.iter().find_map(|m| m.created_at))?;
+    visible.reverse();
+    Ok((visible, last_at))
+}
+
+impl SqliteRepo<'_> {
     /// Appends a message. Its parent is `new.parent_id` or, when `None`, the current leaf;
     /// the new message becomes the current leaf and the conversation's `updated_at` moves to
     /// now. A missing conversation is [`Error::NotFound`]; a parent of another conversation
@@ -123,21 +171,7 @@ impl Repo<'_> {
         conversation: &ConversationId,
         leaf: &str,
     ) -> Result<Vec<Message>> {
-        let mut by_id: HashMap<String, Message> = self
-            .message_tree(conversation, true)?
-            .into_iter()
-            .map(|m| (m.id.as_str().to_owned(), m))
-            .collect();
-        let mut path = Vec::new();
-        let mut next = Some(leaf.to_owned());
-        while let Some(id) = next {
-            // Removing each visited message makes a cycle end the walk.
-            let Some(m) = by_id.remove(&id) else { break };
-            next = m.parent_id.as_ref().map(|p| p.as_str().to_owned());
-            path.push(m);
-        }
-        path.reverse();
-        Ok(path)
+        Ok(branch_to(self.message_tree(conversation, true)?, leaf))
     }
 
     /// The active branch, root to current leaf. Hidden messages are left out unless
@@ -182,31 +216,27 @@ impl Repo<'_> {
              SELECT id, role, hidden, created_at FROM branch ORDER BY depth",
         )?;
         let mut rows = stmt.query([conversation.as_str()])?;
-        // Leaf first; a repeated id is a cycle, which ends the branch.
-        let mut seen = HashSet::new();
-        let mut leaf_first: Vec<(String, Role, Option<i64>)> = Vec::new();
+        let mut leaf_first = Vec::new();
         while let Some(row) = rows.next()? {
-            let id: String = row.get(0)?;
-            if !seen.insert(id.clone()) {
-                break;
-            }
-            if !row.get::<_, bool>(2)? {
-                leaf_first.push((id, row.get::<_, String>(1)?.parse()?, row.get(3)?));
-            }
+            leaf_first.push(OutlineRow {
+                id: row.get(0)?,
+                role: row.get::<_, String>(1)?.parse()?,
+                hidden: row.get(2)?,
+                created_at: row.get(3)?,
+            });
         }
-        let last_at = ts(leaf_first.iter().find_map(|m| m.2))?;
-        leaf_first.reverse();
-        let first_user = match leaf_first.iter().find(|m| m.1 == Role::User) {
-            Some((id, ..)) => self
+        let (visible, last_at) = outline_of(leaf_first)?;
+        let first_user = match visible.iter().find(|m| m.role == Role::User) {
+            Some(m) => self
                 .conn
                 .prepare_cached("SELECT substr(content, 1, ?2) FROM convo_turns WHERE id = ?1")?
-                .query_row(params![id, preview_chars], |r| r.get::<_, String>(0))
+                .query_row(params![m.id, preview_chars], |r| r.get::<_, String>(0))
                 .optional()
                 .ctx("reading a message preview")?,
             None => None,
         };
         Ok(BranchOutline {
-            roles: leaf_first.into_iter().map(|m| m.1).collect(),
+            roles: visible.into_iter().map(|m| m.role).collect(),
             first_user,
             last_at,
         })

@@ -4,7 +4,7 @@ use chat_model::timestamp::{now, to_millis};
 use chat_model::{MessageId, Rating, RatingValue, Timestamp};
 use rusqlite::params;
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::{message_from_row, u64_of, MESSAGE_COLUMNS};
 use crate::error::{Context, Error, Result};
 use crate::types::{RatedMessage, RatingCounts};
@@ -12,7 +12,17 @@ use crate::types::{RatedMessage, RatingCounts};
 /// Longest rating reason, in characters.
 const MAX_REASON_CHARS: usize = 4000;
 
-impl Repo<'_> {
+/// A reason longer than 4,000 characters is [`Error::InvalidInput`] (both backends).
+pub(crate) fn check_reason(reason: Option<&str>) -> Result<()> {
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(Error::InvalidInput(format!(
+            "a reason is at most {MAX_REASON_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+impl SqliteRepo<'_> {
     /// Stores a rating, replacing the message's earlier one.
     pub(super) fn put_rating(
         &self,
@@ -41,11 +51,7 @@ impl Repo<'_> {
         value: RatingValue,
         reason: Option<&str>,
     ) -> Result<Rating> {
-        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-            return Err(Error::InvalidInput(format!(
-                "a reason is at most {MAX_REASON_CHARS} characters"
-            )));
-        }
+        check_reason(reason)?;
         self.message_conversation(id)?;
         let at = now();
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
