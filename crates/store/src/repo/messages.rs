@@ -31,6 +31,26 @@ pub(crate) fn branch_to(tree: Vec<Message>, leaf: &str) -> Vec<Message> {
     path
 }
 
+/// The parent a new message gets: `asked` when it is a message of `conversation` (else
+/// [`Error::InvalidInput`]), or the current leaf. `owner` looks up a message's conversation.
+/// Both backends append with this.
+pub(crate) fn parent_of(
+    conversation: &ConversationId,
+    asked: Option<MessageId>,
+    current: Option<String>,
+    owner: impl FnOnce(&MessageId) -> Result<String>,
+) -> Result<Option<String>> {
+    let Some(p) = asked else {
+        return Ok(current);
+    };
+    if owner(&p)? != conversation.as_str() {
+        return Err(Error::InvalidInput(format!(
+            "parent message {p} belongs to another conversation"
+        )));
+    }
+    Ok(Some(p.into_string()))
+}
+
 /// One message of a branch as [`SqliteRepo::branch_outline`] reads it, leaf first.
 pub(crate) struct OutlineRow {
     pub(crate) id: String,
@@ -67,18 +87,9 @@ impl SqliteRepo<'_> {
     /// is [`Error::InvalidInput`].
     pub fn add_message(&self, conversation: &ConversationId, new: NewMessage) -> Result<Message> {
         let current = self.ensure_conversation(conversation)?;
-        let parent = match new.parent_id {
-            Some(p) => {
-                let owner = self.message_conversation(&p)?;
-                if owner != conversation.as_str() {
-                    return Err(Error::InvalidInput(format!(
-                        "parent message {p} belongs to another conversation"
-                    )));
-                }
-                Some(p.into_string())
-            }
-            None => current,
-        };
+        let parent = parent_of(conversation, new.parent_id, current, |p| {
+            self.message_conversation(p)
+        })?;
         let id = MessageId::generate();
         let at = now();
         self.conn

@@ -22,6 +22,20 @@ pub(crate) fn check_reason(reason: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// A rating made now: the reason checked ([`check_reason`]), trimmed, and dropped when blank.
+/// Both backends rate with this.
+pub(crate) fn new_rating(value: RatingValue, reason: Option<&str>) -> Result<Rating> {
+    check_reason(reason)?;
+    Ok(Rating {
+        value,
+        reason: reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned),
+        created_at: now(),
+    })
+}
+
 impl SqliteRepo<'_> {
     /// Stores a rating, replacing the message's earlier one.
     pub(super) fn put_rating(
@@ -51,16 +65,10 @@ impl SqliteRepo<'_> {
         value: RatingValue,
         reason: Option<&str>,
     ) -> Result<Rating> {
-        check_reason(reason)?;
+        let rating = new_rating(value, reason)?;
         self.message_conversation(id)?;
-        let at = now();
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        self.put_rating(id, value, reason, at)?;
-        Ok(Rating {
-            value,
-            reason: reason.map(str::to_owned),
-            created_at: at,
-        })
+        self.put_rating(id, value, rating.reason.as_deref(), rating.created_at)?;
+        Ok(rating)
     }
 
     /// Removes a message's rating (nothing happens if it had none).

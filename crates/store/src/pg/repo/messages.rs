@@ -7,7 +7,7 @@ use super::rows::{message, pg_text, MESSAGE_COLUMNS, MESSAGE_TABLES};
 use super::PgRepo;
 use crate::columns::parts_json;
 use crate::error::{Error, Result};
-use crate::repo::messages::{branch_to, outline_of, OutlineRow};
+use crate::repo::messages::{branch_to, outline_of, parent_of, OutlineRow};
 use crate::types::{BranchOutline, NewMessage};
 
 impl PgRepo<'_> {
@@ -18,18 +18,9 @@ impl PgRepo<'_> {
         new: NewMessage,
     ) -> Result<Message> {
         let current = self.ensure_conversation(conversation)?;
-        let parent = match new.parent_id {
-            Some(p) => {
-                let owner = self.message_conversation(&p)?;
-                if owner != conversation.as_str() {
-                    return Err(Error::InvalidInput(format!(
-                        "parent message {p} belongs to another conversation"
-                    )));
-                }
-                Some(p.into_string())
-            }
-            None => current,
-        };
+        let parent = parent_of(conversation, new.parent_id, current, |p| {
+            self.message_conversation(p)
+        })?;
         let id = MessageId::generate();
         let at = now();
         let parts = parts_json(&new.parts)?;

@@ -1,12 +1,12 @@
 //! Message ratings.
 
-use chat_model::timestamp::{now, to_millis};
+use chat_model::timestamp::to_millis;
 use chat_model::{MessageId, Rating, RatingValue, Timestamp};
 
 use super::rows::{message, pg_text_opt, MESSAGE_COLUMNS};
 use super::PgRepo;
 use crate::error::Result;
-use crate::repo::ratings::check_reason;
+use crate::repo::ratings::new_rating;
 use crate::types::{RatedMessage, RatingCounts};
 
 impl PgRepo<'_> {
@@ -41,16 +41,10 @@ impl PgRepo<'_> {
         value: RatingValue,
         reason: Option<&str>,
     ) -> Result<Rating> {
-        check_reason(reason)?;
+        let rating = new_rating(value, reason)?;
         self.message_conversation(id)?;
-        let at = now();
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        self.put_rating(id, value, reason, at)?;
-        Ok(Rating {
-            value,
-            reason: reason.map(str::to_owned),
-            created_at: at,
-        })
+        self.put_rating(id, value, rating.reason.as_deref(), rating.created_at)?;
+        Ok(rating)
     }
 
     /// See [`crate::Repo::unrate_message`].
