@@ -3,6 +3,9 @@
 same run, three rounds each, medians. Peak RSS from /usr/bin/time -v.
 
 usage: python3 bench/import_bench.py --mb 100 [--rounds 3] [--skip-python] [--profile text|real]
+       [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres]
+With --pg-admin-url, each round also imports into a fresh PostgreSQL database (`chat_bench`,
+dropped and created through that URL with psql), alternating with the SQLite and Python runs.
 Run from the workspace root after `cargo build --release -p chat-import-cli` and
 `cargo build --release -p chat-parse-chatgpt --example gen_export`.
 """
@@ -39,6 +42,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--profile", choices=["text", "real"], default="text",
                     help="gen_export's profile: text-heavy, or shaped like real exports")
+    ap.add_argument("--pg-admin-url", help="also import into PostgreSQL (a server this URL administers)")
     args = ap.parse_args()
 
     data = os.path.join(ROOT, "bench-data")
@@ -51,7 +55,7 @@ def main():
                         "--profile", args.profile], check=True)
     size_mb = os.path.getsize(export) / 1e6
     rust = os.path.join(TARGET, "release", "chat-import")
-    results = {"rust": [], "python": []}
+    results = {"rust": [], "postgres": [], "python": []}
     work = tempfile.mkdtemp(prefix="import-bench-", dir=data)
     try:
         for r in range(args.rounds):
@@ -59,6 +63,13 @@ def main():
             secs, rss, stdout = timed([rust, "--db", db, "--json", "--quiet", export])
             report = json.loads(stdout)
             results["rust"].append((secs, rss, report["totals"]["messages"], report["totals"]["imported"]))
+            if args.pg_admin_url:
+                for sql in ("DROP DATABASE IF EXISTS chat_bench WITH (FORCE)", "CREATE DATABASE chat_bench"):
+                    subprocess.run(["psql", "-q", args.pg_admin_url, "-c", sql], check=True)
+                url = args.pg_admin_url.rsplit("/", 1)[0] + "/chat_bench"
+                secs, rss, stdout = timed([rust, "--db", url, "--json", "--quiet", export])
+                report = json.loads(stdout)
+                results["postgres"].append((secs, rss, report["totals"]["messages"], report["totals"]["imported"]))
             if not args.skip_python:
                 db = os.path.join(work, f"python-{r}.db")
                 secs, rss, stdout = timed([sys.executable, os.path.join(ROOT, "bench", "python_importer.py"), export, db])
@@ -80,6 +91,10 @@ def main():
         print(f"| {name} | {secs:.2f} | {size_mb / secs:.1f} | {msgs / secs:,.0f} | {rss:.0f} | {convs} | {msgs} |")
     if "python" in medians:
         print(f"\nchat-import / python throughput ratio: {medians['python'] / medians['rust']:.2f}x")
+    if "postgres" in medians:
+        print(f"chat-import into PostgreSQL / SQLite throughput ratio: {medians['rust'] / medians['postgres']:.2f}x")
+        if "python" in medians:
+            print(f"chat-import into PostgreSQL / python throughput ratio: {medians['python'] / medians['postgres']:.2f}x")
 
 
 if __name__ == "__main__":

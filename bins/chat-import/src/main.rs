@@ -35,7 +35,8 @@ enum SourceArg {
 #[derive(Debug, Parser)]
 #[command(name = "chat-import", version, max_term_width = 100)]
 struct Cli {
-    /// The database file (created if missing).
+    /// The database: a SQLite file (created if missing) or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/chat?sslmode=require`).
     #[arg(long, env = "CHAT_DB", default_value = "chat.db")]
     db: PathBuf,
 
@@ -71,8 +72,19 @@ struct Cli {
     #[arg(long, value_name = "FILE", conflicts_with = "paths")]
     export_finetune: Option<PathBuf>,
 
+    /// Copy the whole store (--db) into this database instead of importing: a SQLite file
+    /// or a PostgreSQL URL, empty or holding an earlier (perhaps interrupted) copy. Streams,
+    /// shows progress and verifies every conversation by hash at the end.
+    #[arg(long, value_name = "DB", conflicts_with_all = ["paths", "export_md", "export_json", "export_finetune"])]
+    copy_to: Option<PathBuf>,
+
+    /// Back the SQLite store (--db) up into this new file with SQLite's online backup, while
+    /// chat-server keeps running on it (PostgreSQL: use pg_dump; see docs/deploy.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "export_md", "export_json", "export_finetune", "copy_to"])]
+    backup_to: Option<PathBuf>,
+
     /// Files, folders or zip archives to import.
-    #[arg(required_unless_present_any = ["export_md", "export_json", "export_finetune"])]
+    #[arg(required_unless_present_any = ["export_md", "export_json", "export_finetune", "copy_to", "backup_to"])]
     paths: Vec<PathBuf>,
 }
 
@@ -94,9 +106,59 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--copy-to`: the whole store into `target`, with progress on stderr.
+fn copy(store: &Store, target: &std::path::Path, quiet: bool) -> Result<ExitCode> {
+    let to = Store::open(target).with_context(|| {
+        format!(
+            "cannot open the target database {}",
+            chat_store::display_location(target)
+        )
+    })?;
+    let mut show = |p: &chat_import::copy::CopyProgress| {
+        if !quiet {
+            eprintln!(
+                "{}: {} conversations, {} messages",
+                p.phase, p.conversations, p.messages
+            );
+        }
+    };
+    let report = chat_import::copy::copy_store(store, &to, &mut show)
+        .context("the copy did not complete; run the same command again to finish it")?;
+    to.checkpoint()?;
+    if !quiet {
+        eprintln!(
+            "copied and verified {} conversations ({} messages), {} import runs ({} quarantined \
+             items), {} import jobs and {} settings from {} to {}",
+            report.conversations,
+            report.messages,
+            report.import_runs,
+            report.quarantined,
+            report.import_jobs,
+            report.settings,
+            store.describe(),
+            to.describe()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> Result<ExitCode> {
-    let store = Store::open(&cli.db)
-        .with_context(|| format!("cannot open the database {}", cli.db.display()))?;
+    let store = Store::open(&cli.db).with_context(|| {
+        format!(
+            "cannot open the database {}",
+            chat_store::display_location(&cli.db)
+        )
+    })?;
+    if let Some(target) = &cli.copy_to {
+        return copy(&store, target, cli.quiet);
+    }
+    if let Some(file) = &cli.backup_to {
+        store.backup_to(file).context("the backup failed")?;
+        if !cli.quiet {
+            eprintln!("backed up {} to {}", store.describe(), file.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(dir) = &cli.export_md {
         let n = export::markdown(&store, dir)?;
         if !cli.quiet {

@@ -40,7 +40,8 @@ const IMPORT_GRACE: Duration = Duration::from_secs(30);
 #[derive(Debug, Parser)]
 #[command(name = "chat-server", version, about)]
 struct Args {
-    /// The SQLite database file (created if missing, except by `chat-server mcp`).
+    /// The database: a SQLite file (created if missing, except by `chat-server mcp`) or a
+    /// PostgreSQL URL (`postgres://user:password@host:5432/chat?sslmode=require`).
     #[arg(long, env = "CHAT_DB", default_value = "./chat.db", global = true)]
     db: PathBuf,
 
@@ -78,6 +79,11 @@ struct Args {
     /// none are given.
     #[arg(long = "cors-origin", env = "CHAT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+
+    /// Do not serve the AI OS frontend's routes (`/api/chat`, `/api/conversations`,
+    /// `/api/ratings`, `/api/import`, `/api/models` and the WebSocket `/ws`; see docs/aios.md).
+    #[arg(long, env = "CHAT_NO_AIOS")]
+    no_aios: bool,
 
     /// Folder where uploads are spooled before import (default: the system's temp folder).
     #[arg(long, env = "CHAT_UPLOAD_DIR")]
@@ -254,7 +260,7 @@ fn seed_demo(store: &chat_store::Store, n: u64, db: &std::path::Path) -> anyhow:
     store.checkpoint().context("checkpointing the database")?;
     println!(
         "seeded {convos} conversations with {messages} messages into {} in {:.1}s",
-        db.display(),
+        chat_store::display_location(db),
         started.elapsed().as_secs_f64()
     );
     println!(
@@ -280,6 +286,7 @@ fn api_state(
     );
     let mut builder = chat_api::ApiState::builder(store.clone())
         .token(token)
+        .allowed_origins(args.cors_origins.iter().cloned())
         .max_upload(args.max_upload)
         .provider(provider)
         .chat_limits(chat_api::ChatLimits {
@@ -296,10 +303,19 @@ fn api_state(
 async fn run(args: Args) -> anyhow::Result<()> {
     let token = args.token.clone().filter(|t| !t.is_empty());
     let addrs = addresses(&args, token.as_deref())?;
-    let store = chat_store::Store::open(&args.db)
-        .with_context(|| format!("could not open the database {}", args.db.display()))?;
+    let store = chat_store::Store::open(&args.db).with_context(|| {
+        format!(
+            "could not open the database {}",
+            chat_store::display_location(&args.db)
+        )
+    })?;
     if let Some(n) = args.seed_demo {
-        return seed_demo(&store, n, &args.db);
+        // Off the async executor: the store is synchronous (and PostgreSQL's client must not
+        // block an executor thread).
+        let (seeding, db) = (store.clone(), args.db.clone());
+        return actix_web::rt::task::spawn_blocking(move || seed_demo(&seeding, n, &db))
+            .await
+            .context("seeding stopped unexpectedly")?;
     }
     let state = api_state(&args, &store, token.clone())?;
 
@@ -307,6 +323,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mcp_http = mcp::http(&args, &addrs, &state, store.clone(), mcp_shutdown.clone());
 
     let cors_origins = args.cors_origins.clone();
+    let aios = !args.no_aios;
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         let mcp_http = mcp_http.clone();
@@ -318,6 +335,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 cors(&cors_origins),
             ))
             .configure(chat_api::configure)
+            .configure(|cfg| {
+                if aios {
+                    chat_api::configure_aios(cfg);
+                }
+            })
             .configure(move |cfg| mcp_http.register(cfg, "/mcp"))
             .configure(assets::configure)
     })
@@ -346,9 +368,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         out.flush()?;
     }
     tracing::info!(
-        db = %args.db.display(),
+        db = %chat_store::display_location(&args.db),
         token = token.is_some(),
         cors = !args.cors_origins.is_empty(),
+        aios = !args.no_aios,
         mcp_write = args.mcp_write,
         "chat-server started"
     );

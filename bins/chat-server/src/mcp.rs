@@ -15,17 +15,21 @@ const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 /// `chat-server mcp`: one MCP session over stdin/stdout, on an existing database (a path that
 /// holds none is a mistake worth saying, not a new empty library).
 pub fn stdio(args: &Args) -> anyhow::Result<()> {
-    if !args.db.exists() {
+    if !chat_store::is_database_url(&args.db) && !args.db.exists() {
         bail!(
             "there is no database at {}: pass --db (or set CHAT_DB) to the file chat-server and \
              chat-import use",
             args.db.display()
         );
     }
-    let store = chat_store::Store::open(&args.db)
-        .with_context(|| format!("could not open the database {}", args.db.display()))?;
+    let store = chat_store::Store::open(&args.db).with_context(|| {
+        format!(
+            "could not open the database {}",
+            chat_store::display_location(&args.db)
+        )
+    })?;
     let server = ChatMcp::new(store).writable(args.mcp_write);
-    tracing::info!(db = %args.db.display(), write = args.mcp_write, "serving MCP on stdio");
+    tracing::info!(db = %chat_store::display_location(&args.db), write = args.mcp_write, "serving MCP on stdio");
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

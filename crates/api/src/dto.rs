@@ -28,7 +28,7 @@ impl From<ForkOrigin> for ForkOriginView {
 }
 
 /// A conversation without its messages.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConversationView {
     /// Opaque id.
     pub id: String,
@@ -658,7 +658,7 @@ pub struct Accepted {
 }
 
 /// A snapshot of a job's progress.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ProgressView {
     /// Bytes read from the inputs so far.
     pub bytes_read: u64,

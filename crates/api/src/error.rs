@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 401: the bearer token is missing or wrong.
     #[error("a valid bearer token is required (Authorization: Bearer <token>)")]
     Unauthorized,
+    /// 403: a browser page from an origin the server does not allow.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: an id (or a route) that does not exist.
     #[error("{message}")]
     NotFound {
@@ -47,6 +50,11 @@ pub enum ApiError {
     /// 503: the database is busy beyond its timeout, or the server is shutting down.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 `database_unavailable`: the database server cannot be reached (down, restarting,
+    /// the connection dropped). Nothing was done; the same request succeeds once it is back,
+    /// without restarting chat-server.
+    #[error("the database is unavailable; retry shortly")]
+    DatabaseUnavailable,
     /// 502: the model server failed (unreachable, an HTTP error, a timeout).
     #[error("{message}")]
     Upstream {
@@ -105,10 +113,12 @@ impl ApiError {
             | ApiError::NotFound { code, .. }
             | ApiError::Upstream { code, .. } => code,
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden_origin",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::DatabaseUnavailable => "database_unavailable",
             ApiError::Internal => "internal_error",
         }
     }
@@ -119,11 +129,14 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -144,6 +157,10 @@ impl ResponseError for ApiError {
 impl From<chat_store::Error> for ApiError {
     fn from(e: chat_store::Error) -> Self {
         use chat_store::Error as E;
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::DatabaseUnavailable;
+        }
         if e.is_busy() {
             tracing::warn!(error = %e, "database busy");
             return ApiError::Unavailable("the database is busy; retry shortly".to_owned());

@@ -55,12 +55,18 @@
 //!   through [`ApiStateBuilder::provider`]; nothing is registered at `/`, which stays free for
 //!   a web UI.
 //!
+//! * **The AI OS frontend's contract beside ours.** [`configure_aios`] registers the routes
+//!   and the WebSocket of the original AI OS chat module (`/api/chat`, `/api/conversations`,
+//!   `/api/ratings`, `/api/import`, `/api/models`, `/ws`) as adapters over the same services
+//!   (module `aios`; `docs/aios.md` maps each endpoint). An embedding app mounts it or not.
+//!
 //! Security: when the state has a token, every request but `/api/v1/health` needs
 //! `Authorization: Bearer <token>`, compared in constant time. Whether a token is *required*
 //! depends on the address the server binds ([`token_required_for`]); that decision belongs to
 //! the binary. CORS is left to the embedding app (the server adds it only for configured
 //! origins).
 
+mod aios;
 mod auth;
 mod chat;
 mod conversations;
@@ -70,6 +76,7 @@ mod error;
 mod events;
 mod export;
 mod extract;
+mod guard;
 mod imports;
 mod library;
 mod media;
@@ -80,11 +87,10 @@ mod state;
 mod sync;
 mod write_queue;
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::{self, Next};
-use actix_web::{web, ResponseError};
+use actix_web::middleware;
+use actix_web::web;
 
+pub use aios::configure as configure_aios;
 pub use auth::{constant_time_eq, token_required_for};
 pub use chat::{
     ChatLimits, DEFAULT_CLIENT_TIMEOUT, DEFAULT_EVENT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL,
@@ -111,36 +117,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/api/v1/ws").route(web::get().to(chat::session::upgrade)))
         .service(
             web::scope("/api/v1")
-                .wrap(middleware::from_fn(require_token))
+                .wrap(middleware::from_fn(guard::require_token))
                 .app_data(extract::query_config())
                 .app_data(extract::path_config())
                 .configure(routes)
                 .default_service(web::to(library::not_found)),
         );
-}
-
-/// Middleware on the API scope: answers 401 unless the request carries the configured token.
-async fn require_token(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let verdict = match req.app_data::<web::Data<ApiState>>() {
-        Some(state) if state.token().authorizes(req.headers()) => None,
-        Some(_) => Some(ApiError::Unauthorized),
-        None => Some(ApiError::internal(
-            "chat-api: ApiState is not registered with App::app_data",
-        )),
-    };
-    match verdict {
-        None => next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body),
-        Some(err) => {
-            let (req, _) = req.into_parts();
-            Ok(ServiceResponse::new(req, err.error_response()).map_into_right_body())
-        }
-    }
 }
 
 /// The routes inside the `/api/v1` scope.

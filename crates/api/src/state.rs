@@ -1,7 +1,8 @@
 //! The application state every handler reads, composed one way from the API's services: the
 //! store handle ([`Db`]), the token, the event hub, and the services that own what they need:
-//! conversations ([`Conversations`]), import jobs ([`ImportJobs`]) and the chat runtime
-//! ([`ChatRuntime`]). No service knows the state.
+//! conversations ([`Conversations`]), import jobs ([`ImportJobs`]), the chat runtime
+//! ([`ChatRuntime`]) and what the AI OS routes keep ([`AiosService`]). No service knows the
+//! state.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use actix_web::web;
 use chat_llm::{ChatProvider, OfflineProvider};
 use chat_store::{Repo, Store};
 
+use crate::aios::service::AiosService;
 use crate::auth::Token;
 use crate::chat::{ChatLimits, ChatRuntime};
 use crate::conversations::service::Conversations;
@@ -33,9 +35,11 @@ pub struct ApiState {
     token: Token,
     json_limit: usize,
     hub: Hub,
+    allowed_origins: Vec<String>,
     conversations: Conversations,
     imports: ImportJobs,
     chat: ChatRuntime,
+    aios: AiosService,
 }
 
 /// Builds an [`ApiState`].
@@ -49,6 +53,7 @@ pub struct ApiStateBuilder {
     hub: Option<Hub>,
     provider: Option<Arc<dyn ChatProvider>>,
     chat_limits: ChatLimits,
+    allowed_origins: Vec<String>,
 }
 
 impl ApiStateBuilder {
@@ -97,16 +102,29 @@ impl ApiStateBuilder {
         self
     }
 
+    /// Browser origins (`scheme://host[:port]`) whose pages may call the AI OS routes
+    /// ([`crate::configure_aios`]); a request from any other page (one with another `Origin`
+    /// header) is refused with 403, so a web page cannot drive a server it was not allowed
+    /// to. Give the same list as the app's CORS configuration. Default: none (requests
+    /// without an `Origin` header, and same-origin pages, are always served).
+    pub fn allowed_origins(mut self, origins: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// The state, ready for `App::app_data`: the services, each given what it needs.
     pub fn build(self) -> web::Data<ApiState> {
+        let mut hub = self.hub.unwrap_or_default();
+        hub.bridge(&self.store);
         let db = Db::new(self.store);
-        let hub = self.hub.unwrap_or_default();
         let provider = self
             .provider
             .unwrap_or_else(|| Arc::new(OfflineProvider::new()));
         let upload_dir = self.upload_dir.unwrap_or_else(std::env::temp_dir);
+        let conversations = Conversations::new(db.clone(), hub.clone(), Arc::clone(&provider));
         web::Data::new(ApiState {
-            conversations: Conversations::new(db.clone(), hub.clone(), Arc::clone(&provider)),
+            aios: AiosService::new(db.clone(), conversations.clone()),
+            conversations,
             imports: ImportJobs::new(
                 db.clone(),
                 hub.clone(),
@@ -119,6 +137,7 @@ impl ApiStateBuilder {
             token: Token::new(self.token),
             json_limit: self.json_limit,
             hub,
+            allowed_origins: self.allowed_origins,
         })
     }
 }
@@ -135,6 +154,7 @@ impl ApiState {
             hub: None,
             provider: None,
             chat_limits: ChatLimits::default(),
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -247,5 +267,14 @@ impl ApiState {
 
     pub(crate) fn chat(&self) -> &ChatRuntime {
         &self.chat
+    }
+
+    pub(crate) fn aios(&self) -> &AiosService {
+        &self.aios
+    }
+
+    /// Browser origins allowed to call the AI OS routes.
+    pub(crate) fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
     }
 }

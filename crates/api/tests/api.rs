@@ -10,6 +10,7 @@ use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
 use common::*;
+use rstest::rstest;
 
 async fn create_convo<S, B>(app: &S, title: &str) -> Value
 where
@@ -57,8 +58,12 @@ where
     m
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn health_answers_without_a_token() {
+async fn health_answers_without_a_token(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env_with(|b| b.token(Some("s3cret")));
     let app = service!(env);
     let (s, body) = send(&app, get("/api/v1/health")).await;
@@ -66,8 +71,10 @@ async fn health_answers_without_a_token() {
     assert_eq!(body["status"], "ok");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn token_rules() {
+async fn token_rules(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     // Without a token configured (a loopback server), no header is needed.
     let open = env();
     let app = service!(open);
@@ -112,8 +119,10 @@ async fn token_rules() {
     ));
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn conversation_lifecycle() {
+async fn conversation_lifecycle(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let (s, c) = send(
@@ -200,8 +209,10 @@ async fn conversation_lifecycle() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn error_statuses() {
+async fn error_statuses(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env_with(|b| b.json_limit(1024));
     let app = service!(env);
     let c = create_convo(&app, "x").await;
@@ -334,8 +345,12 @@ async fn error_statuses() {
     assert_error(&send(&app, none).await, 415, "unsupported_media_type");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn list_pages_to_the_end_without_repeats() {
+async fn list_pages_to_the_end_without_repeats(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let mut made = HashSet::new();
@@ -381,8 +396,10 @@ async fn list_pages_to_the_end_without_repeats() {
     assert_eq!(seen, made);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn list_filters() {
+async fn list_filters(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let a = create_convo(&app, "a").await;
@@ -429,8 +446,12 @@ async fn list_filters() {
     assert!(ids(&l).is_empty());
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn messages_branches_and_hidden() {
+async fn messages_branches_and_hidden(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let c = create_convo(&app, "branches").await;
@@ -538,8 +559,10 @@ async fn messages_branches_and_hidden() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn fork_copies_the_path() {
+async fn fork_copies_the_path(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let c = create_convo(&app, "to fork").await;
@@ -595,8 +618,10 @@ async fn fork_copies_the_path() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn tags_and_folders() {
+async fn tags_and_folders(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let c = create_convo(&app, "tagged").await;
@@ -665,8 +690,10 @@ async fn tags_and_folders() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn ratings() {
+async fn ratings(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let c = create_convo(&app, "rated").await;
@@ -718,8 +745,12 @@ async fn ratings() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn search_finds_messages_and_survives_hostile_queries() {
+async fn search_finds_messages_and_survives_hostile_queries(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let c = create_convo(&app, "Crustacean notes").await;
@@ -803,8 +834,10 @@ async fn search_finds_messages_and_survives_hostile_queries() {
     assert!(!r["hits"].as_array().unwrap().is_empty());
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn export_one_conversation() {
+async fn export_one_conversation(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let c = create_convo(&app, "Export: me/../now").await;
@@ -863,8 +896,10 @@ async fn export_one_conversation() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn export_everything_streams() {
+async fn export_everything_streams(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     // Enough text to need many body chunks.
@@ -928,8 +963,10 @@ async fn export_everything_streams() {
     assert_eq!(docs.len(), 4);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn bulk_archive_by_age() {
+async fn bulk_archive_by_age(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     create_convo(&app, "a").await;
@@ -984,8 +1021,10 @@ async fn bulk_archive_by_age() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn put_saves_the_full_state() {
+async fn put_saves_the_full_state(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let c = create_convo(&app, "full").await;
@@ -1066,8 +1105,12 @@ async fn put_saves_the_full_state() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn stats_count_by_month_and_source() {
+async fn stats_count_by_month_and_source(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     send(
@@ -1094,8 +1137,12 @@ async fn stats_count_by_month_and_source() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn openapi_covers_every_endpoint() {
+async fn openapi_covers_every_endpoint(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let (s, doc) = send(&app, get("/api/v1/openapi.json")).await;
@@ -1151,8 +1198,10 @@ async fn openapi_covers_every_endpoint() {
     assert!(doc["components"]["schemas"]["ConversationView"].is_object());
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn mounts_under_a_prefix() {
+async fn mounts_under_a_prefix(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env();
     let app = actix_web::test::init_service(
         actix_web::App::new()
@@ -1178,8 +1227,12 @@ async fn mounts_under_a_prefix() {
     assert_eq!(s, 200);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn changes_are_broadcast_on_the_hub() {
+async fn changes_are_broadcast_on_the_hub(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     let app = service!(env);
     let mut rx = env.state.hub().subscribe();

@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 
 use common::fake_llm::{self, FakeServer, Step};
 use common::live::{deltas, of_type, Live, Ws};
+use common::Backend;
+use rstest::rstest;
 
 /// A reply with newlines, indentation, a code fence, tabs, trailing spaces and non-ASCII, cut
 /// into pieces at awkward places.
@@ -77,8 +79,12 @@ async fn eventually(live: &Live, id: &str, check: impl Fn(&[Value]) -> bool) -> 
     }
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_streamed_reply_arrives_and_is_stored_byte_exact() {
+async fn a_streamed_reply_arrives_and_is_stored_byte_exact(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = FakeServer::start(|r| {
         if fake_llm::asks_for_title(r) {
             fake_llm::sse_reply(&["Rust ", "main function"])
@@ -149,8 +155,12 @@ async fn a_streamed_reply_arrives_and_is_stored_byte_exact() {
     assert_eq!(c["source"], "native");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_model_sees_the_active_branch_as_context() {
+async fn the_model_sees_the_active_branch_as_context(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = FakeServer::start(|r| {
         if fake_llm::asks_for_title(r) {
             fake_llm::sse_reply(&["T"])
@@ -182,8 +192,12 @@ async fn the_model_sees_the_active_branch_as_context() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn an_http_error_from_the_model_is_reported_and_the_message_kept() {
+async fn an_http_error_from_the_model_is_reported_and_the_message_kept(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = FakeServer::with_steps(vec![Step::Write(fake_llm::response(
         "500 Internal Server Error",
         "application/json",
@@ -221,8 +235,12 @@ async fn an_http_error_from_the_model_is_reported_and_the_message_kept() {
     assert_eq!(a.until("pong").await.last().unwrap()["type"], "pong");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_model_that_never_answers_times_out() {
+async fn a_model_that_never_answers_times_out(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = FakeServer::with_steps(vec![Step::Sleep(Duration::from_secs(30))]).await;
     let config = fake
         .config()
@@ -253,8 +271,12 @@ async fn hanging_model() -> FakeServer {
     .await
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn cancel_mid_stream_keeps_the_partial_text_as_interrupted() {
+async fn cancel_mid_stream_keeps_the_partial_text_as_interrupted(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = hanging_model().await;
     let (_env, live) = live_with(provider_for(&fake));
     let mut a = live.connect().await;
@@ -279,8 +301,12 @@ async fn cancel_mid_stream_keeps_the_partial_text_as_interrupted() {
     a.until("pong").await;
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_client_disconnecting_mid_stream_still_stores_the_partial_text() {
+async fn a_client_disconnecting_mid_stream_still_stores_the_partial_text(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = hanging_model().await;
     let (_env, live) = live_with(provider_for(&fake));
     let mut a = live.connect().await;
@@ -299,8 +325,12 @@ async fn a_client_disconnecting_mid_stream_still_stores_the_partial_text() {
     assert_eq!(stored[0]["content"], "tell me a story");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_malformed_frame_gets_an_error_and_the_connection_stays_open() {
+async fn a_malformed_frame_gets_an_error_and_the_connection_stays_open(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let mut a = live.connect().await;
     a.send_text("this is not JSON").await;
@@ -334,8 +364,12 @@ async fn a_malformed_frame_gets_an_error_and_the_connection_stays_open() {
     assert_eq!(a.until_end().await.last().unwrap()["type"], "chat.done");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn too_many_frames_are_rate_limited_without_closing() {
+async fn too_many_frames_are_rate_limited_without_closing(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let limits = ChatLimits {
         rate_burst: 3,
         rate_per_second: 5,
@@ -361,8 +395,12 @@ async fn too_many_frames_are_rate_limited_without_closing() {
     assert_eq!(a.recv().await["type"], "pong");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_frame_over_the_limit_closes_the_connection_with_1009() {
+async fn a_frame_over_the_limit_closes_the_connection_with_1009(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let limits = ChatLimits {
         max_frame_size: 1024,
         ..ChatLimits::default()
@@ -383,8 +421,12 @@ async fn a_frame_over_the_limit_closes_the_connection_with_1009() {
     }
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_silent_client_is_pinged_then_closed_after_the_timeout() {
+async fn a_silent_client_is_pinged_then_closed_after_the_timeout(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let limits = ChatLimits {
         heartbeat_interval: Duration::from_millis(100),
         client_timeout: Duration::from_millis(350),
@@ -409,8 +451,12 @@ async fn a_silent_client_is_pinged_then_closed_after_the_timeout() {
     assert!(started.elapsed() >= Duration::from_millis(350));
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_connection_cap_answers_503_before_upgrading() {
+async fn the_connection_cap_answers_503_before_upgrading(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let limits = ChatLimits {
         max_connections: 1,
         ..ChatLimits::default()
@@ -433,8 +479,12 @@ async fn the_connection_cap_answers_503_before_upgrading() {
     assert_eq!(again.recv().await["type"], "pong");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_second_client_receives_conversation_updated() {
+async fn a_second_client_receives_conversation_updated(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let mut a = live.connect().await;
     let mut b = live.connect().await;
@@ -478,8 +528,12 @@ async fn http_json(live: &Live, method: &str, path: &str, body: Value) -> Value 
     res.json::<Value>().await.unwrap()
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn library_events_are_coalesced_to_the_latest_state_per_conversation() {
+async fn library_events_are_coalesced_to_the_latest_state_per_conversation(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let interval = Duration::from_secs(2);
     let limits = ChatLimits {
         event_interval: interval,
@@ -529,8 +583,12 @@ async fn library_events_are_coalesced_to_the_latest_state_per_conversation() {
     assert_eq!(updates, vec![json!("t5")], "renames were not coalesced");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn edit_and_regenerate_make_branches() {
+async fn edit_and_regenerate_make_branches(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let mut a = live.connect().await;
     a.send(send_frame(Value::Null, "first")).await;
@@ -611,8 +669,12 @@ async fn edit_and_regenerate_make_branches() {
     assert_eq!(active, vec![json!(u1b), json!(a1b)]);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_second_send_while_replying_is_refused_as_busy() {
+async fn a_second_send_while_replying_is_refused_as_busy(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = hanging_model().await;
     let (_env, live) = live_with(provider_for(&fake));
     let mut a = live.connect().await;
@@ -631,8 +693,12 @@ async fn a_second_send_while_replying_is_refused_as_busy() {
     a.until("chat.done").await;
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn after_reconnecting_a_get_shows_everything() {
+async fn after_reconnecting_a_get_shows_everything(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let mut a = live.connect().await;
     a.send(send_frame(Value::Null, "before the drop")).await;
@@ -661,8 +727,12 @@ async fn after_reconnecting_a_get_shows_everything() {
     assert!(second_reply.contains("after the reconnect"));
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_offline_provider_chats_end_to_end() {
+async fn the_offline_provider_chats_end_to_end(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_env, live) = live_with(offline());
     let mut a = live.connect().await;
     a.send(send_frame(Value::Null, "Hello there.\nHow are you?"))
@@ -694,8 +764,12 @@ async fn the_offline_provider_chats_end_to_end() {
     assert_eq!(ms[1]["model"], "offline");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn the_upgrade_follows_the_token_rules() {
+async fn the_upgrade_follows_the_token_rules(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = common::env_with(|b| b.token(Some("s3cret")).provider(offline()));
     let live = Live::start(env.state.clone());
     let status = |r: Result<_, awc::error::WsClientError>| match r {
@@ -739,8 +813,12 @@ async fn the_upgrade_follows_the_token_rules() {
     assert_eq!(res.status(), 401);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn import_progress_is_forwarded() {
+async fn import_progress_is_forwarded(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (env, live) = live_with(offline());
     let mut a = live.connect().await;
     a.send(json!({"type": "ping"})).await;

@@ -54,8 +54,12 @@ where
     id
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn an_offline_summary_is_extractive_and_stored() {
+async fn an_offline_summary_is_extractive_and_stored(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env_with(|b| b.provider(offline()));
     let app = service!(env);
     let id = conversation(&app).await;
@@ -90,8 +94,12 @@ async fn an_offline_summary_is_extractive_and_stored() {
     assert_error(&got, 400, "empty_conversation");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_model_summary_comes_from_the_model_and_its_errors_are_502() {
+async fn a_model_summary_comes_from_the_model_and_its_errors_are_502(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = FakeServer::start(|r| {
         if fake_llm::asks_for_summary(r) {
             fake_llm::sse_reply(&["Packing advice ", "for a warm week\nin Lisbon."])
@@ -187,7 +195,11 @@ where
 #[case::detected(json!({}))]
 #[case::named(json!({"source": "claude"}))]
 #[actix_rt::test]
-async fn retry_after_a_wrong_forced_source(#[case] body: Value) {
+async fn retry_after_a_wrong_forced_source(
+    #[case] body: Value,
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env_with(|b| b.provider(offline()));
     let app = service!(env);
     let job = upload(&app, "claude/conversations.json", Some("chatgpt")).await;
@@ -233,8 +245,10 @@ async fn retry_after_a_wrong_forced_source(#[case] body: Value) {
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn retry_errors() {
+async fn retry_errors(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env_with(|b| b.provider(offline()));
     let app = service!(env);
     let got = send(&app, post("/api/v1/imports/nope/retry", json!({}))).await;
@@ -266,8 +280,12 @@ async fn retry_errors() {
     assert_error(&got, 404, "import_not_found");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_truncated_file_is_explained_with_the_model_and_an_excerpt() {
+async fn a_truncated_file_is_explained_with_the_model_and_an_excerpt(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let fake = FakeServer::start(|_| {
         fake_llm::sse_reply(&["The file ends ", "in the middle of a conversation."])
     })

@@ -6,6 +6,7 @@ mod common;
 use serde_json::{json, Value};
 
 use common::*;
+use rstest::rstest;
 
 fn no_server_paths(env: &Env, v: &Value) {
     let text = v.to_string();
@@ -13,8 +14,12 @@ fn no_server_paths(env: &Env, v: &Value) {
     assert!(!text.contains(&root), "a server path leaked: {text}");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_chatgpt_export_imports_into_its_folder() {
+async fn a_chatgpt_export_imports_into_its_folder(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = common::env();
     let app = service!(env);
     let (s, accepted) = send(
@@ -85,8 +90,12 @@ async fn a_chatgpt_export_imports_into_its_folder() {
     assert_error(&got, 409, "conflict");
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn an_html_file_fails_with_a_reason() {
+async fn an_html_file_fails_with_a_reason(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = common::env();
     let app = service!(env);
     let (s, accepted) = send(
@@ -110,8 +119,12 @@ async fn an_html_file_fails_with_a_reason() {
     no_server_paths(&env, &job);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn a_wrong_forced_source_fails_with_a_reason() {
+async fn a_wrong_forced_source_fails_with_a_reason(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = common::env();
     let app = service!(env);
     let (s, accepted) = send(
@@ -133,8 +146,10 @@ async fn a_wrong_forced_source_fails_with_a_reason() {
     assert_eq!(list["items"], json!([]));
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn upload_errors() {
+async fn upload_errors(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let env = env_with(|b| b.max_upload(100));
     let app = service!(env);
     // 413 over the limit, declared or not; the spooled bytes are removed.
@@ -226,8 +241,12 @@ async fn upload_errors() {
     );
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn imports_report_progress_on_the_hub() {
+async fn imports_report_progress_on_the_hub(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = common::env();
     let app = service!(env);
     let mut rx = env.state.hub().subscribe();

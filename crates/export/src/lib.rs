@@ -19,12 +19,16 @@
 //!   round-trips to an identical conversation.
 //! * [`finetune`]: one line per up-rated assistant message in the OpenAI chat fine-tuning
 //!   format, holding the visible messages from the root to that message.
+//! * [`aios`]: the AI OS frontend's shape (the original AI OS chat module's export: the active
+//!   branch as user/assistant turns), for the compatibility routes of chat-api. Not a
+//!   [`Format`]: it does not import back and the CLI does not write it.
 //!
 //! [`Format`] is the one switch between them: parsing a format's name, its extension and media
 //! type, writing one conversation ([`Format::render`]) or many into one output
 //! ([`Format::writer`]). Every caller (the CLI, the API's bulk export and its per-conversation
 //! downloads) goes through it, so adding a format is a change here only.
 
+pub mod aios;
 pub mod finetune;
 pub mod json;
 pub mod markdown;

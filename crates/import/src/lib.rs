@@ -30,6 +30,7 @@
 //!   file names never decide alone. `--source` forces a parser, and a forced parser that does
 //!   not fit is refused with the source the file looks like.
 
+pub mod copy;
 pub mod diagnose;
 // Public until the input-planning work under way settles: `Origin::inner_path`,
 // `Origin::file_name` and `Opener::limits` have no caller inside this crate yet.
@@ -88,6 +89,28 @@ pub struct Progress {
 /// Called now and then with the run's progress (from the pipeline's threads).
 pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
 
+/// A conversation a run has read and written (or, in a dry run, would write), as
+/// [`ImportOptions::observe`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    /// Its source.
+    pub source: Source,
+    /// The provider's id (for an AI OS Chat export document, our own id).
+    pub id: &'a str,
+    /// Its title, as read.
+    pub title: &'a str,
+    /// How many messages it holds.
+    pub messages: usize,
+    /// When it was created, when the export says.
+    pub created_at: Option<chat_model::Timestamp>,
+    /// New, changed or identical to what is stored.
+    pub status: chat_store::WriteStatus,
+}
+
+/// Called with each conversation a run writes (or would write), in input order, from the
+/// writer's thread.
+pub type ObserveFn = Arc<dyn Fn(&Observed<'_>) + Send + Sync>;
+
 /// Options of a run.
 #[derive(Clone)]
 pub struct ImportOptions {
@@ -95,6 +118,9 @@ pub struct ImportOptions {
     pub source: Option<Source>,
     /// The folder new conversations land in (default: `imported/<source>`).
     pub folder: Option<FolderPath>,
+    /// File conversations in the subfolder their export gives them (a Claude project, a VS
+    /// Code workspace) below `folder` (default); `false` files them all in `folder` itself.
+    pub subfolders: bool,
     /// Parse and report without writing anything.
     pub dry_run: bool,
     /// Archive limits.
@@ -110,6 +136,9 @@ pub struct ImportOptions {
     pub cancel: Arc<AtomicBool>,
     /// Progress callback.
     pub progress: Option<ProgressFn>,
+    /// Called with each conversation written (or, in a dry run, that would be written): a
+    /// preview lists what an export holds this way without writing anything.
+    pub observe: Option<ObserveFn>,
     /// Use this id for the `import_runs` row (the API hands out the id before the run starts).
     pub run_id: Option<String>,
 }
@@ -119,6 +148,7 @@ impl Default for ImportOptions {
         ImportOptions {
             source: None,
             folder: None,
+            subfolders: true,
             dry_run: false,
             limits: Limits::default(),
             batch_conversations: 500,
@@ -128,6 +158,7 @@ impl Default for ImportOptions {
             batch_bytes: 2 * 1024 * 1024,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: None,
+            observe: None,
             run_id: None,
         }
     }
@@ -138,6 +169,7 @@ impl std::fmt::Debug for ImportOptions {
         f.debug_struct("ImportOptions")
             .field("source", &self.source)
             .field("folder", &self.folder)
+            .field("subfolders", &self.subfolders)
             .field("dry_run", &self.dry_run)
             .field("limits", &self.limits)
             .field("batch_conversations", &self.batch_conversations)

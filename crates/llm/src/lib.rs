@@ -67,6 +67,6 @@ pub use error::{Error, Result};
 pub use factory::provider_from_config;
 pub use offline::{OfflineProvider, DEFAULT_OFFLINE_DELAY, OFFLINE_MODEL};
 pub use openai::OpenAiCompatible;
-pub use provider::{collect_text, ChatProvider, ChatStream};
+pub use provider::{collect_text, ChatProvider, ChatStream, DEFAULT_SUMMARY_PROMPT};
 pub use text::{extractive_summary, offline_title, SUMMARY_MAX_CHARS};
 pub use types::{ChatEvent, ChatMessage, ChatRequest, Usage};

@@ -129,9 +129,10 @@ impl ChatProvider for OfflineProvider {
         })
     }
 
-    fn summarize<'a>(
+    fn summarize_with<'a>(
         &'a self,
         messages: &'a [ChatMessage],
+        _instructions: Option<&'a str>,
         _cancel: CancellationToken,
     ) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move { Ok(extractive_summary(messages)) })

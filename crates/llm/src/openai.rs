@@ -98,6 +98,20 @@ impl OpenAiCompatible {
     }
 
     async fn discover_model(&self) -> Result<String> {
+        let model = self.fetch_models().await?.into_iter().next().ok_or_else(|| {
+            Error::InvalidConfig {
+                reason: format!(
+                    "no model is set (CHAT_LLM_MODEL) and the server at {} lists none; pull or load a model, or set CHAT_LLM_MODEL",
+                    self.config.base_url
+                ),
+            }
+        })?;
+        tracing::info!(model = %model, "no model configured; using the first one the server lists");
+        Ok(model)
+    }
+
+    /// The models the server lists (`GET {base_url}/models`), in its order.
+    async fn fetch_models(&self) -> Result<Vec<String>> {
         let url = format!("{}/models", self.config.base_url);
         let deadline = Instant::now() + self.config.first_token_timeout;
         let send = self.authorize(self.client.get(&url)).send();
@@ -117,16 +131,7 @@ impl OpenAiCompatible {
         let list: ModelList = serde_json::from_slice(&body).map_err(|e| Error::Protocol {
             reason: format!("cannot read the model list from {url}: {e}"),
         })?;
-        let model = list.data.into_iter().next().map(|m| m.id).ok_or_else(|| {
-            Error::InvalidConfig {
-                reason: format!(
-                    "no model is set (CHAT_LLM_MODEL) and the server at {} lists none; pull or load a model, or set CHAT_LLM_MODEL",
-                    self.config.base_url
-                ),
-            }
-        })?;
-        tracing::info!(model = %model, "no model configured; using the first one the server lists");
-        Ok(model)
+        Ok(list.data.into_iter().map(|m| m.id).collect())
     }
 
     async fn start(&self, request: ChatRequest, cancel: CancellationToken) -> Result<ChatStream> {
@@ -251,6 +256,10 @@ impl ChatProvider for OpenAiCompatible {
 
     fn is_offline(&self) -> bool {
         false
+    }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(self.fetch_models())
     }
 
     fn stream_chat(

@@ -15,6 +15,11 @@ use crate::types::{ChatEvent, ChatMessage, ChatRequest};
 /// A streamed reply: deltas, then one [`ChatEvent::Done`], or an `Err` as the last item.
 pub type ChatStream = BoxStream<'static, Result<ChatEvent>>;
 
+/// The instructions (system prompt) a model summarises a conversation with, unless others are
+/// given ([`ChatProvider::summarize_with`]).
+pub const DEFAULT_SUMMARY_PROMPT: &str = "You summarize conversations. Reply with the summary \
+     only: at most three plain sentences, under 280 characters, no preamble.";
+
 /// Longest summary asked of a model, in characters (the offline one is shorter).
 const MODEL_SUMMARY_MAX_CHARS: usize = 600;
 /// Longest title, in characters.
@@ -61,23 +66,49 @@ pub trait ChatProvider: Send + Sync + fmt::Debug {
         })
     }
 
-    /// A short summary of a conversation. The default asks the model; the offline provider
-    /// answers with [`extractive_summary`].
+    /// The models this provider can use, for a model picker. The default lists
+    /// [`ChatProvider::default_model`]; the OpenAI-compatible provider asks its server.
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            let model = self.default_model();
+            Ok(if model.is_empty() {
+                Vec::new()
+            } else {
+                vec![model.to_owned()]
+            })
+        })
+    }
+
+    /// A short summary of a conversation, with the default instructions
+    /// ([`DEFAULT_SUMMARY_PROMPT`]); see [`ChatProvider::summarize_with`].
     fn summarize<'a>(
         &'a self,
         messages: &'a [ChatMessage],
+        cancel: CancellationToken,
+    ) -> BoxFuture<'a, Result<String>> {
+        self.summarize_with(messages, None, cancel)
+    }
+
+    /// A short summary of a conversation, the model following `instructions` (the system
+    /// prompt; `None` is [`DEFAULT_SUMMARY_PROMPT`]). The default asks the model; the offline
+    /// provider answers with [`extractive_summary`] whatever the instructions.
+    fn summarize_with<'a>(
+        &'a self,
+        messages: &'a [ChatMessage],
+        instructions: Option<&'a str>,
         cancel: CancellationToken,
     ) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move {
             if messages.iter().all(|m| m.content.trim().is_empty()) {
                 return Ok(extractive_summary(messages));
             }
+            let instructions = instructions
+                .map(str::trim)
+                .filter(|i| !i.is_empty())
+                .unwrap_or(DEFAULT_SUMMARY_PROMPT);
             let request = ChatRequest {
                 messages: vec![
-                    ChatMessage::system(
-                        "You summarize conversations. Reply with the summary only: at most three \
-                         plain sentences, under 280 characters, no preamble.",
-                    ),
+                    ChatMessage::system(instructions),
                     ChatMessage::user(format!(
                         "Summarize this conversation:\n\n{}",
                         transcript(messages)

@@ -569,6 +569,84 @@ async fn summary_and_title_ask_the_model() {
     assert!(text.contains("How do I reverse a list?"), "{text}");
 }
 
+#[tokio::test]
+async fn a_summary_follows_the_instructions_given_or_the_default_ones() {
+    let server = FakeServer::start(|_| {
+        let mut body = String::from_utf8(sse_head()).unwrap();
+        body.push_str(&delta_event("Lists reversed."));
+        body.push_str("data: [DONE]\n\n");
+        vec![Step::Write(body.into_bytes())]
+    })
+    .await;
+    let provider = provider_from_config(Some(server.config())).unwrap();
+    let messages = vec![ChatMessage::user("How do I reverse a list?")];
+    let custom = "Summarise in French, one line.";
+    for instructions in [Some(custom), None, Some("   ")] {
+        let summary = provider
+            .summarize_with(&messages, instructions, CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(summary, "Lists reversed.");
+    }
+    let systems: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| {
+            r.json()["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            custom,
+            chat_llm::DEFAULT_SUMMARY_PROMPT,
+            chat_llm::DEFAULT_SUMMARY_PROMPT
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_model_list_is_the_servers_and_its_errors_are_clear() {
+    let server = FakeServer::start(|r| {
+        if r.header("authorization") == Some("Bearer sk-test") {
+            vec![Step::Write(response(
+                "200 OK",
+                "application/json",
+                r#"{"object":"list","data":[{"id":"qwen2.5:7b"},{"id":"llama3.2"}]}"#,
+            ))]
+        } else {
+            vec![Step::Write(response(
+                "401 Unauthorized",
+                "application/json",
+                r#"{"error":{"message":"bad key"}}"#,
+            ))]
+        }
+    })
+    .await;
+    let provider = provider_from_config(Some(server.config())).unwrap();
+    assert_eq!(
+        provider.list_models().await.unwrap(),
+        ["qwen2.5:7b", "llama3.2"]
+    );
+    assert_eq!(server.requests()[0].path, "/v1/models");
+    let unauthorized = provider_from_config(Some(LlmConfig::new(
+        server.base_url.clone(),
+        Some("m".into()),
+        Some("wrong".into()),
+    )))
+    .unwrap();
+    let err = unauthorized.list_models().await.unwrap_err();
+    assert_eq!(err.code(), "model_unauthorized", "{err}");
+    let offline = chat_llm::OfflineProvider::new();
+    assert_eq!(
+        offline.list_models().await.unwrap(),
+        [chat_llm::OFFLINE_MODEL]
+    );
+}
+
 #[test]
 fn config_from_lookup_and_validation() {
     let env = |name: &str| match name {

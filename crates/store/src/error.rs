@@ -1,5 +1,7 @@
 //! The crate's one error type.
 
+use std::error::Error as _;
+
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -54,6 +56,20 @@ pub enum Error {
     /// No connection could be taken from the pool (or the pool could not be built).
     #[error("connection pool error: {0}")]
     Pool(#[from] r2d2::Error),
+    /// A PostgreSQL error, with what the store was doing when it happened.
+    #[error("postgres error while {context}: {}", error_text(source))]
+    Postgres {
+        /// What the store was doing.
+        context: &'static str,
+        /// The underlying error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The database server cannot be reached (refused, unreachable, restarting, the
+    /// connection dropped). Retrying later may succeed; nothing was committed by the failed
+    /// call. The message names the server (never its password) and what to check.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// The crate's result type.
@@ -98,6 +114,12 @@ impl Error {
         }
     }
 
+    /// Whether the database server could not be reached ([`Error::Unavailable`]): a 503 to an
+    /// HTTP client, a "run it again once the database is back" to a person.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable(_))
+    }
+
     /// Whether this is SQLite's "database is locked" / "busy".
     pub fn is_busy(&self) -> bool {
         matches!(
@@ -137,5 +159,70 @@ pub(crate) trait Context<T> {
 impl<T> Context<T> for std::result::Result<T, rusqlite::Error> {
     fn ctx(self, context: &'static str) -> Result<T> {
         self.map_err(|e| Error::sqlite(context, e))
+    }
+}
+
+/// The error with its causes, which tokio-postgres keeps out of its `Display`.
+pub(crate) fn error_text(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Whether a PostgreSQL error means the server is gone or not accepting us now (the
+/// connection dropped, it is shutting down or starting up), rather than a problem with the
+/// statement.
+pub(crate) fn is_connection_error(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+        }
+        None => {
+            // Not an error the server sent: I/O, a timeout, a closed connection.
+            let mut source = e.source();
+            while let Some(s) = source {
+                if s.is::<std::io::Error>() {
+                    return true;
+                }
+                source = s.source();
+            }
+            let text = e.to_string();
+            text.contains("connection closed") || text.contains("error connecting")
+        }
+    }
+}
+
+/// A PostgreSQL error as the store's: [`Error::Unavailable`] when the server is gone.
+pub(crate) fn pg_error(target: &str, context: &'static str, e: postgres::Error) -> Error {
+    if is_connection_error(&e) {
+        Error::Unavailable(format!(
+            "the database at {target} is unavailable ({context}): {}",
+            error_text(&e)
+        ))
+    } else if e
+        .code()
+        .is_some_and(|c| matches!(c.code(), "54000" | "22P05" | "22021"))
+    {
+        Error::InvalidInput(format!("{context}: {e}"))
+    } else {
+        Error::Postgres { context, source: e }
+    }
+}
+
+impl From<postgres::Error> for Error {
+    fn from(source: postgres::Error) -> Self {
+        pg_error("the database", "reading a row", source)
     }
 }

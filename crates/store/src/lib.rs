@@ -49,31 +49,41 @@
 //! ```
 
 mod bulk;
+mod bus;
 mod columns;
 mod error;
+mod events;
+mod facade;
 mod media;
 mod media_io;
+mod pg;
 mod pretoken;
 mod repo;
 mod schema;
+mod sqlite_store;
 mod store;
+#[cfg(feature = "test-server")]
+pub mod test_server;
 mod types;
 mod walk;
 
 pub use bulk::{
-    content_hash, derive_message_id, imported_message_id, BulkItem, BulkWriter, Prepared,
-    WriteOutcome, WriteStatus,
+    content_hash, derive_message_id, imported_message_id, BulkItem, Prepared, WriteOutcome,
+    WriteStatus,
 };
 pub use error::{Error, Result};
+pub use events::{Subscription, MAX_EVENT_BYTES};
+pub use facade::{BulkWriter, Repo};
 pub use media::{MediaInfo, MediaSweep, StoredMedia, MEDIA_GRACE};
 pub use media_io::{MediaBytes, MediaWriter};
+pub use pg::PG_SCHEMA_VERSION;
 pub use pretoken::{Pretokenizer, TokenSet};
-pub use repo::Repo;
 pub use schema::SCHEMA_VERSION;
-pub use store::Store;
+pub use store::{display_location, is_database_url, Store};
 pub use types::{
-    ArchivedFilter, ConversationState, Cursor, FolderInfo, ImportRunRecord, ImportRunStatus,
-    LibraryStats, ListQuery, MonthStats, NewConversation, NewMessage, Page, QuarantineItem,
-    RatedMessage, SavedConversation, SearchHit, SearchQuery,
+    ArchivedFilter, BranchOutline, ConversationExtras, ConversationState, Cursor, FolderInfo,
+    ImportJobRecord, ImportRunRecord, ImportRunStatus, LibraryStats, ListQuery, MonthStats,
+    NewConversation, NewMessage, Page, QuarantineItem, RatedMessage, RatingCounts,
+    SavedConversation, SearchHit, SearchQuery,
 };
 pub use walk::ConversationWalk;

@@ -15,7 +15,7 @@ use crate::error::{Context, Error, Result};
 /// 3. Add a test that upgrades a file at the previous version and compares its `sqlite_schema`
 ///    against a freshly created one.
 /// 4. Describe the change in `docs/architecture.md` ("Storage").
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Character classes that mark text as CJK (Han, kana, Hangul, compatibility ideographs).
 /// Used in trigger `WHEN` clauses (GLOB classes are Unicode-aware) and mirrored by
@@ -201,13 +201,34 @@ END;
 "#
 );
 
-/// Migration 2: media. The bytes live outside SQLite (content-addressed files beside the
+/// Migration 2: the state of the API's import jobs, so every server instance on a database
+/// answers for every job (a SQLite file has one server, but the table is the same on both
+/// backends, and a restarted server still knows its jobs).
+const V2: &str = "
+CREATE TABLE import_jobs (
+    id         TEXT PRIMARY KEY NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    state      TEXT NOT NULL                    -- JSON, the API's view of the job
+);
+";
+
+/// Migration 3: store-wide settings, one text value per key (the summariser's prompt, the AI OS
+/// frontend's current session). Plain key/value so another backend mirrors it as is.
+const V3: &str = "
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Migration 4: media. The bytes live outside SQLite (content-addressed files beside the
 /// database, `crate::media`); these tables hold what is known about them and which messages
 /// refer to them. Links follow the `media` field of a message's parts through triggers, so
 /// every write path (imports, the API's saves, appends) keeps them right; a media row whose
 /// last link goes is deleted and its hash queued in `media_trash`, whose files the store
 /// removes after the transaction commits (or at the next open, after a crash).
-const V2: &str = r#"
+const V4: &str = r#"
 CREATE TABLE media (
     hash       TEXT PRIMARY KEY NOT NULL,              -- BLAKE3, 64 lower-case hex digits
     size       INTEGER NOT NULL,
@@ -265,7 +286,7 @@ END;
 "#;
 
 /// Every migration, in order; migration `i` moves the file from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Reads `PRAGMA user_version`.
 pub(crate) fn user_version(conn: &Connection) -> Result<i64> {
@@ -309,38 +330,36 @@ mod tests {
         assert_eq!(MIGRATIONS.len() as i64, SCHEMA_VERSION);
     }
 
-    /// Every schema object, for comparing two files.
-    fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+    /// The `sqlite_schema` rows of a connection, sorted.
+    fn schema_rows(conn: &Connection) -> Vec<(String, String, Option<String>)> {
         let mut stmt = conn
             .prepare("SELECT type, name, sql FROM sqlite_schema ORDER BY type, name")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
     }
 
     #[test]
-    fn a_file_at_version_1_upgrades_to_the_fresh_schema() {
-        let mut old = Connection::open_in_memory().unwrap();
-        old.execute_batch(V1).unwrap();
-        old.pragma_update(None, "user_version", 1).unwrap();
-        old.execute_batch(
-            "INSERT INTO convos (id, source, created_at, updated_at) VALUES ('c', 'native', 1, 1);
-             INSERT INTO convo_turns (id, convo_id, role, content) VALUES ('t', 'c', 'user', 'hi');",
-        )
-        .unwrap();
-        migrate(&mut old).unwrap();
+    fn a_file_at_each_earlier_version_upgrades_to_the_fresh_schema() {
         let mut fresh = Connection::open_in_memory().unwrap();
         migrate(&mut fresh).unwrap();
-        assert_eq!(user_version(&old).unwrap(), SCHEMA_VERSION);
-        assert_eq!(schema_of(&old), schema_of(&fresh));
-        let kept: String = old
-            .query_row("SELECT content FROM convo_turns WHERE id = 't'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        assert_eq!(kept, "hi");
+        assert_eq!(user_version(&fresh).unwrap(), SCHEMA_VERSION);
+        for version in 1..SCHEMA_VERSION {
+            let mut old = Connection::open_in_memory().unwrap();
+            for sql in &MIGRATIONS[..version as usize] {
+                old.execute_batch(sql).unwrap();
+            }
+            old.pragma_update(None, "user_version", version).unwrap();
+            migrate(&mut old).unwrap();
+            assert_eq!(user_version(&old).unwrap(), SCHEMA_VERSION);
+            assert_eq!(
+                schema_rows(&old),
+                schema_rows(&fresh),
+                "from version {version}"
+            );
+        }
     }
 
     #[test]

@@ -1,237 +1,193 @@
-//! The connection pool and the transaction closures.
+//! The store handle: one database, SQLite or PostgreSQL, chosen by [`Store::open`].
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::Path;
 
-use r2d2::Pool;
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, TransactionBehavior};
-
-use crate::bulk::BulkWriter;
-use crate::error::{Context, Error, Result};
-use crate::media::{MediaFiles, MEDIA_GRACE};
-use crate::repo::Repo;
-use crate::schema;
-
-/// How long a writer waits for the write lock before SQLite reports "busy".
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Page cache per connection, in KiB (SQLite's negative `cache_size`).
-const CACHE_KIB: i64 = 64 * 1024;
-/// Page size of databases this program creates, in bytes (SQLite's default is 4,096). Messages
-/// average a few KB and an import writes every page twice (WAL, then checkpoint): with 16 KiB
-/// pages a 100 MB ChatGPT import took 0.47–0.50 s instead of 0.52–0.55 s, a 1 GB one 4.5 s
-/// instead of 5.1 s, the store bench's bulk write ran 26% faster, searches were as fast or
-/// faster and the file 9% smaller; 32 and 64 KiB were no faster. See docs/benchmarks.md.
-const NEW_DB_PAGE_SIZE: i64 = 16 * 1024;
-/// Prepared statements kept per connection.
-const STATEMENT_CACHE: usize = 64;
+use crate::error::{Error, Result};
+use crate::events::{Events, Subscription};
+use crate::facade::{BulkWriter, Repo};
+use crate::pg::conn::{is_postgres_url, redact};
+use crate::pg::PgStore;
+use crate::sqlite_store::SqliteStore;
 
 /// A handle on one chat database. Cheap to clone; share it between threads.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: Pool<SqliteConnectionManager>,
-    path: Option<Arc<PathBuf>>,
-    /// The media files beside the database; `None` in memory.
-    pub(crate) media: Option<Arc<MediaFiles>>,
+    pub(crate) backend: Backend,
+    events: Events,
 }
 
-/// Per-connection settings: these are not persistent, so every pooled connection runs them.
-fn init_connection(conn: &mut Connection) -> rusqlite::Result<()> {
-    // First, before any full-text table is opened on this connection.
-    if !crate::pretoken::register(conn) {
-        tracing::debug!("FTS5 tokens computed ahead will not be replayed on this connection");
-    }
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = ON;
-         PRAGMA synchronous = NORMAL;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -{CACHE_KIB};"
-    ))?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(())
-}
-
-/// Pool size: two connections per core, at least four.
-fn pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    u32::try_from(cores * 2).unwrap_or(u32::MAX).max(4)
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(Box<PgStore>),
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, switches it to WAL and migrates it
-    /// to [`crate::SCHEMA_VERSION`]. A file written by a newer version is refused with
-    /// [`Error::SchemaTooNew`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
-        {
-            let mut conn = Self::connect(&path).ctx("opening the database file")?;
-            // Takes effect only while the file is empty (a new database); an existing one
-            // keeps its page size. Must come before the switch to WAL.
-            conn.pragma_update(None, "page_size", NEW_DB_PAGE_SIZE)
-                .ctx("setting the page size of a new database")?;
-            let mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                .ctx("switching to WAL")?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                tracing::warn!(mode, "the database could not switch to WAL");
+    /// Opens the database at `location` and migrates it to the current schema:
+    /// * a `postgres://` or `postgresql://` URL opens a PostgreSQL database (TLS with
+    ///   `sslmode=require`; see `docs/deploy.md`); a server that cannot be reached is
+    ///   [`crate::Error::Unavailable`], naming host and port and what to check;
+    /// * anything else is a SQLite file, created if needed and switched to WAL.
+    ///
+    /// A database written by a newer version of this program is refused with
+    /// [`crate::Error::SchemaTooNew`].
+    ///
+    /// On PostgreSQL, call `read`, `write` and the other methods from threads that do not
+    /// drive an async runtime (`spawn_blocking`, as chat-api does): the synchronous client
+    /// blocks on a runtime of its own. Opening and dropping are safe anywhere.
+    pub fn open(location: impl AsRef<Path>) -> Result<Store> {
+        let location = location.as_ref();
+        match location.to_str() {
+            Some(url) if is_postgres_url(url) => {
+                // On a thread of its own: the synchronous client blocks on a runtime of its
+                // own, which panics on a thread that drives an async runtime (an async `main`).
+                let pg = std::thread::scope(|s| {
+                    s.spawn(|| PgStore::open(url)).join().unwrap_or_else(|_| {
+                        Err(Error::Unavailable(
+                            "connecting to PostgreSQL failed unexpectedly".to_owned(),
+                        ))
+                    })
+                })?;
+                let events = Events::postgres(pg.clone());
+                Ok(Store {
+                    backend: Backend::Postgres(Box::new(pg)),
+                    events,
+                })
             }
-            schema::migrate(&mut conn)?;
+            _ => Ok(Store {
+                events: Events::in_process(Some(location)),
+                backend: Backend::Sqlite(SqliteStore::open(location)?),
+            }),
         }
-        let manager = SqliteConnectionManager::file(&path).with_init(init_connection);
-        let pool = Pool::builder()
-            .max_size(pool_size())
-            .min_idle(Some(1))
-            .build(manager)?;
-        let media =
-            MediaFiles::beside(&path).map_err(|e| Error::io("creating the media directory", e))?;
-        let store = Store {
-            pool,
-            path: Some(Arc::new(path)),
-            media: Some(Arc::new(media)),
-        };
-        // What a killed import or a crash between a deletion and its file removal left.
-        let swept = store.sweep_media(MEDIA_GRACE, false)?;
-        if swept != crate::media::MediaSweep::default() {
-            tracing::info!(?swept, "removed leftover media");
-        }
-        Ok(store)
     }
 
-    /// A private in-memory database, for tests. The pool holds a single connection, so do not
-    /// call `read`/`write` from inside another `read`/`write` closure.
+    /// A private in-memory SQLite database, for tests. The pool holds a single connection, so
+    /// do not call `read`/`write` from inside another `read`/`write` closure.
     pub fn open_in_memory() -> Result<Store> {
-        let manager = SqliteConnectionManager::memory().with_init(init_connection);
-        let pool = Pool::builder().max_size(1).build(manager)?;
-        {
-            let mut conn = pool.get()?;
-            schema::migrate(&mut conn)?;
-        }
         Ok(Store {
-            pool,
-            path: None,
-            media: None,
+            backend: Backend::Sqlite(SqliteStore::open_in_memory()?),
+            events: Events::in_process(None),
         })
     }
 
-    /// The database file, or `None` in memory.
+    /// The SQLite database file; `None` in memory and on PostgreSQL.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref().map(PathBuf::as_path)
-    }
-
-    /// Runs `f` in a read transaction (a consistent snapshot).
-    pub fn read<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .ctx("starting a read transaction")?;
-        let out = f(&Repo::new(&tx))?;
-        tx.commit().ctx("ending a read transaction")?;
-        Ok(out)
-    }
-
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if `f` returns `Ok` and
-    /// rolled back otherwise. Taking the write lock up front means concurrent writers queue
-    /// on the busy timeout instead of failing with "database is locked" on lock upgrade.
-    ///
-    /// Files of media the transaction dropped (no message refers to them any more) are
-    /// removed after the commit; if that fails they are removed by the next sweep.
-    pub fn write<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
-        let keeps_media = self.media.is_some();
-        let (out, trash) = self.write_inner(|repo| {
-            let out = f(repo)?;
-            let trash = keeps_media && repo.has_media_trash()?;
-            Ok((out, trash))
-        })?;
-        if trash {
-            if let Err(e) = self.empty_media_trash() {
-                tracing::warn!(error = %e, "media files of deleted items stay until the next sweep");
-            }
+        match &self.backend {
+            Backend::Sqlite(s) => s.path(),
+            Backend::Postgres(_) => None,
         }
-        Ok(out)
     }
 
-    /// [`Store::write`] without the media file removal.
-    pub(crate) fn write_inner<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.pool.get()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("starting a write transaction")?;
-        let out = f(&Repo::new(&tx))?;
-        tx.commit().ctx("committing")?;
-        Ok(out)
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Where the database is, fit for logs and messages (a URL's password is left out).
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(s) => s
+                .path()
+                .map_or_else(|| "(in memory)".to_owned(), |p| p.display().to_string()),
+            Backend::Postgres(p) => p.target_name().to_owned(),
+        }
+    }
+
+    /// Runs `f` in a read transaction (a consistent snapshot; read-only on PostgreSQL).
+    pub fn read<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.read(|r| f(&Repo::sqlite(r))),
+            Backend::Postgres(p) => p.read(|r| f(&Repo::postgres(r))),
+        }
+    }
+
+    /// Runs `f` in one write transaction, committed if `f` returns `Ok` and rolled back
+    /// otherwise. Writers are serialised: SQLite's `BEGIN IMMEDIATE` takes the write lock up
+    /// front, PostgreSQL's transaction takes an advisory lock first, so on both backends the
+    /// repository's read-then-write steps (a new message's parent is the current leaf, ...)
+    /// see no concurrent writer, whichever server instance it runs in.
+    pub fn write<T>(&self, f: impl FnOnce(&Repo<'_>) -> Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.write(|r| f(&Repo::sqlite(r))),
+            Backend::Postgres(p) => p.write(|r| f(&Repo::postgres(r))),
+        }
     }
 
     /// A writer for imports that holds one pooled connection.
     pub fn bulk_writer(&self) -> Result<BulkWriter> {
-        let writer = self.pool.get()?;
-        // The checkpoint thread gets its own connection, not a pooled one, so an import in
-        // the server leaves the pool's connections to the API. In memory there is no WAL to
-        // copy back (and the pool has one connection).
-        let checkpoint = match self.path.as_deref() {
-            Some(path) => match Self::connect(path) {
-                Ok(conn) => Some(conn),
-                Err(e) => {
-                    tracing::warn!(error = %e, "no checkpoint connection; the bulk writer checkpoints by itself");
-                    None
-                }
-            },
-            None => None,
-        };
-        BulkWriter::new(writer, checkpoint, CACHE_KIB)
+        match &self.backend {
+            Backend::Sqlite(s) => s.bulk_writer().map(BulkWriter::sqlite),
+            Backend::Postgres(p) => p.bulk_writer().map(BulkWriter::postgres),
+        }
     }
 
-    /// A connection outside the pool, configured like the pooled ones.
-    fn connect(path: &Path) -> rusqlite::Result<Connection> {
-        let mut conn = Connection::open(path)?;
-        init_connection(&mut conn)?;
-        Ok(conn)
-    }
-
-    /// Copies the WAL into the database file and truncates it, for a graceful shutdown.
+    /// Copies the WAL into the database file and truncates it, for a graceful shutdown
+    /// (nothing to do on PostgreSQL).
     pub fn checkpoint(&self) -> Result<()> {
-        let conn = self.pool.get()?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .ctx("checkpointing the WAL")
+        match &self.backend {
+            Backend::Sqlite(s) => s.checkpoint(),
+            Backend::Postgres(_) => Ok(()),
+        }
     }
 
-    /// Merges the full-text index segments into one (`optimize`) and runs `PRAGMA optimize`.
-    /// Worth calling after a large import; it takes a while on a big store.
+    /// Compacts the search indexes after a large import (SQLite: merges FTS5 segments;
+    /// PostgreSQL: `VACUUM ANALYZE`, which also flushes the GIN pending lists). It takes a
+    /// while on a big store.
     pub fn optimize(&self) -> Result<()> {
-        let conn = self.pool.get()?;
-        conn.execute_batch(
-            "INSERT INTO turns_fts(turns_fts) VALUES('optimize');
-             INSERT INTO turns_hidden_fts(turns_hidden_fts) VALUES('optimize');
-             INSERT INTO turns_cjk_fts(turns_cjk_fts) VALUES('optimize');
-             INSERT INTO convos_fts(convos_fts) VALUES('optimize');
-             PRAGMA optimize;",
-        )
-        .ctx("optimizing the search index")
+        match &self.backend {
+            Backend::Sqlite(s) => s.optimize(),
+            Backend::Postgres(p) => p.optimize(),
+        }
     }
 
-    /// Checks the full-text indexes against the tables they index and SQLite's own
-    /// `PRAGMA integrity_check`; any disagreement is [`Error::Corrupt`].
+    /// Checks the database's consistency: SQLite's `integrity_check` and the full-text
+    /// indexes against their tables; on PostgreSQL, that every search column matches its text.
+    /// Any disagreement is [`crate::Error::Corrupt`].
     pub fn integrity_check(&self) -> Result<()> {
-        let conn = self.pool.get()?;
-        let verdict: String = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .ctx("checking integrity")?;
-        if verdict != "ok" {
-            return Err(Error::Corrupt(verdict));
+        match &self.backend {
+            Backend::Sqlite(s) => s.integrity_check(),
+            Backend::Postgres(p) => p.integrity_check(),
         }
-        for fts in [
-            "turns_fts",
-            "turns_hidden_fts",
-            "turns_cjk_fts",
-            "convos_fts",
-        ] {
-            conn.execute(
-                &format!("INSERT INTO {fts}({fts}, rank) VALUES('integrity-check', 1)"),
-                [],
-            )
-            .map_err(|e| Error::Corrupt(format!("{fts}: {e}")))?;
-        }
-        Ok(())
     }
+
+    /// Copies a SQLite database, while it is in use, into a new file `to` with SQLite's
+    /// online backup API (pages copied in steps, other connections keep reading and writing).
+    /// On PostgreSQL use `pg_dump` (see `docs/deploy.md`): this is
+    /// [`crate::Error::InvalidInput`].
+    pub fn backup_to(&self, to: &Path) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.backup_to(to),
+            Backend::Postgres(_) => Err(Error::InvalidInput(
+                "a PostgreSQL store is backed up with pg_dump (see docs/deploy.md)".to_owned(),
+            )),
+        }
+    }
+
+    /// Announces that something changed (`payload`, typically a JSON event) to every
+    /// [`Store::subscribe`]r of this database: in this process only on SQLite, to every
+    /// process on the same database through `NOTIFY` on PostgreSQL. Best effort: a failure is
+    /// logged, never returned (the change itself is committed already).
+    pub fn publish(&self, payload: &str) {
+        self.events.publish(payload);
+    }
+
+    /// Receives what other handles on this database [`Store::publish`] from now on (not what
+    /// this handle published itself).
+    pub fn subscribe(&self) -> Subscription {
+        self.events.subscribe()
+    }
+}
+
+/// A database location fit for messages and logs: a PostgreSQL URL without its password.
+pub fn display_location(location: &Path) -> String {
+    redact(&location.to_string_lossy())
+}
+
+/// Whether `location` is a PostgreSQL URL (`postgres://` or `postgresql://`) rather than a
+/// SQLite file path.
+pub fn is_database_url(location: &Path) -> bool {
+    location.to_str().is_some_and(is_postgres_url)
 }

@@ -261,6 +261,27 @@ pub struct FolderInfo {
     pub archived_count: u64,
 }
 
+/// How many messages are rated up and down ([`crate::Repo::rating_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RatingCounts {
+    /// Messages rated up.
+    pub up: u64,
+    /// Messages rated down.
+    pub down: u64,
+}
+
+/// A conversation's active branch in brief, for lists ([`crate::Repo::branch_outline`]): what
+/// a list row shows without reading every message's text.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BranchOutline {
+    /// The role of each visible message of the branch, root first.
+    pub roles: Vec<Role>,
+    /// The start of the branch's first visible user message.
+    pub first_user: Option<String>,
+    /// The time of the branch's last message that has one.
+    pub last_at: Option<Timestamp>,
+}
+
 /// A rated message with its conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RatedMessage {
@@ -384,4 +405,33 @@ pub struct QuarantineItem {
     pub raw: Option<Vec<u8>>,
     /// When it was quarantined.
     pub created_at: Timestamp,
+}
+
+/// The saved state of one of the API's import jobs (a row of `import_jobs`), so that every
+/// server instance on the database can answer for a job another one runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportJobRecord {
+    /// The job's id (also its import run's id).
+    pub id: String,
+    /// When the job was accepted.
+    pub created_at: Timestamp,
+    /// When this state was saved.
+    pub updated_at: Timestamp,
+    /// The job as the API shows it (JSON).
+    pub state: serde_json::Value,
+}
+
+/// What a conversation row holds beyond [`chat_model::Conversation`]: read from one store and
+/// written to another by a copy, so that the copy behaves as the original (a later import
+/// skips unchanged conversations and keeps a renamed title).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConversationExtras {
+    /// Whether the user renamed it (an import then keeps the title).
+    pub title_edited: bool,
+    /// The conversation's model, as the provider named it.
+    pub model: Option<String>,
+    /// The content hash of the parsed import it came from.
+    pub content_hash: Option<Vec<u8>>,
+    /// Import attachments and raw fields (JSON).
+    pub extra: Option<String>,
 }

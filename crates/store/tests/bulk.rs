@@ -9,7 +9,8 @@ use chat_store::{
     content_hash, derive_message_id, imported_message_id, ArchivedFilter, BulkItem, ListQuery,
     Prepared, Pretokenizer, SearchQuery, Store, TokenSet, WriteStatus,
 };
-use common::{count, parsed, temp_store};
+use common::{count, parsed, temp_store, Backend};
+use rstest::rstest;
 
 /// `PRAGMA data_version` seen from an independent connection: it changes whenever another
 /// connection commits a change to the file.
@@ -35,8 +36,11 @@ fn seqs(store: &Store) -> Vec<(i64, String)> {
         .unwrap()
 }
 
-#[test]
-fn inserts_conversations_with_their_messages_folders_and_flags() {
+#[rstest]
+fn inserts_conversations_with_their_messages_folders_and_flags(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let mut a = parsed("a", 4);
     a.active_leaf = Some("m2".into());
@@ -237,8 +241,11 @@ fn a_grown_conversation_adds_only_its_new_messages() {
     store.integrity_check().unwrap();
 }
 
-#[test]
-fn user_changes_survive_a_bulk_rewrite() {
+#[rstest]
+fn user_changes_survive_a_bulk_rewrite(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let mut writer = store.bulk_writer().unwrap();
     let renamed = parsed("r", 4);
@@ -371,8 +378,11 @@ fn hidden_messages_and_identity_across_sources() {
         .is_empty());
 }
 
-#[test]
-fn content_hash_and_message_ids_are_deterministic() {
+#[rstest]
+fn content_hash_and_message_ids_are_deterministic(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let a = parsed("x", 3);
     let mut b = a.clone();
     assert_eq!(content_hash(&a).unwrap(), content_hash(&b).unwrap());
@@ -509,7 +519,7 @@ fn items(conversations: &[chat_model::ParsedConversation]) -> Vec<BulkItem<'_>> 
 }
 
 /// A fresh store holding `items`, written in one batch (with `tokens` when given).
-fn store_with(items: &[BulkItem<'_>], tokens: Option<&TokenSet>) -> (tempfile::TempDir, Store) {
+fn store_with(items: &[BulkItem<'_>], tokens: Option<&TokenSet>) -> (common::TestGuard, Store) {
     let (dir, store) = temp_store();
     let mut writer = store.bulk_writer().unwrap();
     match tokens {
@@ -621,6 +631,7 @@ fn derivations_prepared_ahead_write_the_same_rows() {
     assert!(again.iter().all(|o| o.status == WriteStatus::Unchanged));
 }
 
+// SQLite only: its WAL file and checkpoint thread (PostgreSQL manages its own WAL).
 #[test]
 fn the_wal_stays_about_one_batch_long_during_a_bulk_import() {
     let (dir, store) = temp_store();

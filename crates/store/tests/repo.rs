@@ -15,7 +15,8 @@ use chat_store::{
     ArchivedFilter, Cursor, Error, ImportRunRecord, ListQuery, NewConversation, NewMessage,
     QuarantineItem, Repo, SearchQuery, Store, SCHEMA_VERSION,
 };
-use common::{all_counts, count, temp_store};
+use common::{all_counts, count, temp_store, Backend};
+use rstest::rstest;
 
 fn new_convo(store: &Store, title: &str) -> ConversationId {
     store
@@ -160,8 +161,11 @@ fn in_memory_store_works() {
     );
 }
 
-#[test]
-fn a_failing_write_closure_rolls_back() {
+#[rstest]
+fn a_failing_write_closure_rolls_back(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let res: chat_store::Result<()> = store.write(|r| {
         r.create_conversation(NewConversation::default())?;
@@ -173,8 +177,11 @@ fn a_failing_write_closure_rolls_back() {
 
 // ----- conversations and messages ---------------------------------------------------------
 
-#[test]
-fn create_and_get_conversation_with_tags_and_default_folder() {
+#[rstest]
+fn create_and_get_conversation_with_tags_and_default_folder(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = store
         .write(|r| {
@@ -203,8 +210,11 @@ fn create_and_get_conversation_with_tags_and_default_folder() {
     ));
 }
 
-#[test]
-fn add_turn_chains_from_the_leaf_and_bumps_updated_at() {
+#[rstest]
+fn add_turn_chains_from_the_leaf_and_bumps_updated_at(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "t");
     let before = store.read(|r| r.get_conversation(&c)).unwrap().updated_at;
@@ -231,8 +241,11 @@ fn add_turn_chains_from_the_leaf_and_bumps_updated_at() {
     assert_eq!(convo.message_count, 2);
 }
 
-#[test]
-fn add_turn_on_a_missing_conversation_is_not_found() {
+#[rstest]
+fn add_turn_on_a_missing_conversation_is_not_found(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let res = store.write(|r| {
         r.add_message(
@@ -253,8 +266,11 @@ fn add_turn_on_a_missing_conversation_is_not_found() {
     assert_eq!(count(&store, "convo_turns"), 0);
 }
 
-#[test]
-fn add_turn_with_a_parent_of_another_conversation_is_invalid() {
+#[rstest]
+fn add_turn_with_a_parent_of_another_conversation_is_invalid(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
     let b = new_convo(&store, "b");
@@ -287,8 +303,11 @@ fn add_turn_with_a_parent_of_another_conversation_is_invalid() {
     ));
 }
 
-#[test]
-fn branches_active_branch_tree_and_set_current_leaf() {
+#[rstest]
+fn branches_active_branch_tree_and_set_current_leaf(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "tree");
     let sys = store
@@ -372,8 +391,11 @@ fn active_branch_survives_a_parent_cycle() {
     assert_eq!(branch.len(), 2);
 }
 
-#[test]
-fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it() {
+#[rstest]
+fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "stream");
     let m = store
@@ -411,8 +433,11 @@ fn update_turn_content_finishes_a_streamed_reply_and_reindexes_it() {
     store.integrity_check().unwrap();
 }
 
-#[test]
-fn get_message_returns_the_message_or_not_found() {
+#[rstest]
+fn get_message_returns_the_message_or_not_found(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "m");
     let id = say(&store, &c, Role::User, "hi");
@@ -429,8 +454,11 @@ fn get_message_returns_the_message_or_not_found() {
     ));
 }
 
-#[test]
-fn save_conversation_persists_full_state_and_replaces_the_message_set() {
+#[rstest]
+fn save_conversation_persists_full_state_and_replaces_the_message_set(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "save");
     let m1 = say(&store, &c, Role::User, "one");
@@ -506,17 +534,19 @@ fn save_conversation_persists_full_state_and_replaces_the_message_set() {
 fn set_updated(store: &Store, c: &ConversationId, ms: i64) {
     store
         .write(|r| {
-            r.connection().execute(
-                "UPDATE convos SET updated_at = ?1 WHERE id = ?2",
-                rusqlite::params![ms, c.as_str()],
-            )?;
-            Ok(())
+            r.execute_sql(&format!(
+                "UPDATE convos SET updated_at = {ms} WHERE id = '{}'",
+                c.as_str()
+            ))
         })
         .unwrap();
 }
 
-#[test]
-fn pagination_walks_to_the_end_without_duplicates_or_gaps() {
+#[rstest]
+fn pagination_walks_to_the_end_without_duplicates_or_gaps(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let mut all = HashSet::new();
     for i in 0..57 {
@@ -568,8 +598,11 @@ fn garbage_cursors_are_invalid_input(#[case] s: &str) {
     assert!(matches!(Cursor::decode(s), Err(Error::InvalidInput(_))));
 }
 
-#[test]
-fn list_filters_by_source_folder_tag_and_updated_range() {
+#[rstest]
+fn list_filters_by_source_folder_tag_and_updated_range(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let mk = |src: Source, f: &str, t: Option<&str>, at: i64| {
         let c = store
@@ -642,8 +675,11 @@ fn list_filters_by_source_folder_tag_and_updated_range() {
     );
 }
 
-#[test]
-fn archive_hides_from_the_default_list_and_restore_brings_it_back() {
+#[rstest]
+fn archive_hides_from_the_default_list_and_restore_brings_it_back(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
     let b = new_convo(&store, "b");
@@ -676,8 +712,11 @@ fn archive_hides_from_the_default_list_and_restore_brings_it_back() {
     ));
 }
 
-#[test]
-fn archive_older_than_archives_only_stale_conversations_of_the_source() {
+#[rstest]
+fn archive_older_than_archives_only_stale_conversations_of_the_source(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let old_native = new_convo(&store, "old");
     let fresh = new_convo(&store, "fresh");
@@ -721,8 +760,9 @@ fn archive_older_than_archives_only_stale_conversations_of_the_source() {
         .is_archived());
 }
 
-#[test]
-fn rename_move_and_summary() {
+#[rstest]
+fn rename_move_and_summary(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "before");
     assert_eq!(
@@ -772,8 +812,11 @@ fn rename_move_and_summary() {
     assert_eq!(titles("before"), 0);
 }
 
-#[test]
-fn tags_add_remove_and_list_with_counts() {
+#[rstest]
+fn tags_add_remove_and_list_with_counts(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
     let b = new_convo(&store, "b");
@@ -800,8 +843,9 @@ fn tags_add_remove_and_list_with_counts() {
     ));
 }
 
-#[test]
-fn folders_with_counts_per_source() {
+#[rstest]
+fn folders_with_counts_per_source(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let (_d, store) = temp_store();
     for (src, f, archive) in [
         (Source::Native, "work", false),
@@ -840,8 +884,11 @@ fn folders_with_counts_per_source() {
 
 // ----- ratings -----------------------------------------------------------------------------
 
-#[test]
-fn rate_replace_unrate_and_list_rated_messages() {
+#[rstest]
+fn rate_replace_unrate_and_list_rated_messages(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "r");
     let m1 = say(&store, &c, Role::Assistant, "one");
@@ -897,8 +944,11 @@ fn rate_replace_unrate_and_list_rated_messages() {
 
 // ----- forks -------------------------------------------------------------------------------
 
-#[test]
-fn fork_copies_the_path_to_the_message_and_leaves_the_original_alone() {
+#[rstest]
+fn fork_copies_the_path_to_the_message_and_leaves_the_original_alone(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let c = new_convo(&store, "orig");
     store.write(|r| r.add_tag(&c, &tag("keep"))).unwrap();
@@ -936,8 +986,11 @@ fn fork_copies_the_path_to_the_message_and_leaves_the_original_alone() {
         .is_none());
 }
 
-#[test]
-fn forking_at_a_message_of_another_conversation_is_an_error() {
+#[rstest]
+fn forking_at_a_message_of_another_conversation_is_an_error(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let a = new_convo(&store, "a");
     let b = new_convo(&store, "b");
@@ -953,8 +1006,11 @@ fn forking_at_a_message_of_another_conversation_is_an_error() {
 
 // ----- delete ------------------------------------------------------------------------------
 
-#[test]
-fn delete_leaves_no_orphan_rows_in_any_table_or_index() {
+#[rstest]
+fn delete_leaves_no_orphan_rows_in_any_table_or_index(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let keep = new_convo(&store, "keeper");
     store.write(|r| r.add_tag(&keep, &tag("shared"))).unwrap();
@@ -1006,8 +1062,11 @@ fn delete_leaves_no_orphan_rows_in_any_table_or_index() {
 
 // ----- import runs and quarantine ------------------------------------------------------------
 
-#[test]
-fn import_runs_and_quarantine_round_trip_and_cascade() {
+#[rstest]
+fn import_runs_and_quarantine_round_trip_and_cascade(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     let mut run = ImportRunRecord {
         id: "run-1".into(),
@@ -1073,10 +1132,7 @@ fn import_runs_and_quarantine_round_trip_and_cascade() {
     };
     assert!(store.write(|r| r.quarantine_item(&orphan)).is_err());
     store
-        .write(|r| {
-            Ok(r.connection()
-                .execute("DELETE FROM import_runs WHERE id = 'run-1'", [])?)
-        })
+        .write(|r| r.execute_sql("DELETE FROM import_runs WHERE id = 'run-1'"))
         .unwrap();
     assert_eq!(
         count(&store, "import_quarantine"),

@@ -6,11 +6,11 @@ mod common;
 use chat_model::timestamp::from_millis;
 use chat_model::{ConversationId, FolderPath, Role, Source, Tag};
 use chat_store::{ArchivedFilter, NewConversation, NewMessage, SearchHit, SearchQuery, Store};
-use common::temp_store;
+use common::{temp_store, Backend};
 use rstest::rstest;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _dir: common::TestGuard,
     store: Store,
     rust: ConversationId,
     cafe: ConversationId,
@@ -125,14 +125,21 @@ fn text(s: &str) -> SearchQuery {
 #[case::colon_column("content: borrow")]
 #[case::nul("borrow\u{0}loop")]
 #[case::braces("{content} : borrow")]
-fn hostile_queries_return_results_or_nothing_never_an_error(#[case] q: &str) {
+fn hostile_queries_return_results_or_nothing_never_an_error(
+    #[case] q: &str,
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     let res = f.store.read(|r| r.search(&text(q)));
     assert!(res.is_ok(), "{q:?}: {res:?}");
 }
 
-#[test]
-fn ten_kilobytes_of_text_is_not_an_error() {
+#[rstest]
+fn ten_kilobytes_of_text_is_not_an_error(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     let big: String = "borrow \"checker NEAR( AND * title: ".repeat(300);
     assert!(big.len() > 10_000);
@@ -145,15 +152,17 @@ fn ten_kilobytes_of_text_is_not_an_error() {
         .is_empty());
 }
 
-#[test]
-fn empty_queries_return_nothing() {
+#[rstest]
+fn empty_queries_return_nothing(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let f = fixture();
     assert!(search(&f.store, text("")).is_empty());
     assert!(search(&f.store, text("*")).is_empty());
 }
 
-#[test]
-fn operator_words_are_plain_words() {
+#[rstest]
+fn operator_words_are_plain_words(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let f = fixture();
     // "for" occurs only in the résumé message; as a quoted term it is just a word.
     let hits = search(&f.store, text("review AND for"));
@@ -166,8 +175,11 @@ fn operator_words_are_plain_words() {
     assert_eq!(hits[0].conversation_id, f.cafe);
 }
 
-#[test]
-fn resume_finds_resume_with_diacritics() {
+#[rstest]
+fn resume_finds_resume_with_diacritics(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     let hits = search(&f.store, text("resume"));
     assert_eq!(hits.len(), 2, "{hits:?}");
@@ -188,7 +200,12 @@ fn resume_finds_resume_with_diacritics() {
 #[case::chinese("北京烤鸭", 1)]
 #[case::mixed_two_terms("北京 明天", 1)]
 #[case::absent("大阪", 0)]
-fn cjk_text_is_found(#[case] q: &str, #[case] expected: usize) {
+fn cjk_text_is_found(
+    #[case] q: &str,
+    #[case] expected: usize,
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     let hits: Vec<_> = search(&f.store, text(q))
         .into_iter()
@@ -201,8 +218,9 @@ fn cjk_text_is_found(#[case] q: &str, #[case] expected: usize) {
     }
 }
 
-#[test]
-fn cjk_titles_are_found() {
+#[rstest]
+fn cjk_titles_are_found(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let f = fixture();
     let hits = search(&f.store, text("旅行"));
     assert!(
@@ -213,8 +231,11 @@ fn cjk_titles_are_found() {
     );
 }
 
-#[test]
-fn hits_carry_ids_role_time_and_an_escaped_highlighted_snippet() {
+#[rstest]
+fn hits_carry_ids_role_time_and_an_escaped_highlighted_snippet(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     let hits = search(&f.store, text("loop"));
     assert_eq!(hits.len(), 2);
@@ -233,8 +254,11 @@ fn hits_carry_ids_role_time_and_an_escaped_highlighted_snippet() {
     assert!(!user.snippet.contains("<code>"));
 }
 
-#[test]
-fn titles_are_searched_and_prefix_and_phrases_work() {
+#[rstest]
+fn titles_are_searched_and_prefix_and_phrases_work(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     let hits = search(&f.store, text("hunting"));
     assert_eq!(hits.len(), 1);
@@ -246,8 +270,11 @@ fn titles_are_searched_and_prefix_and_phrases_work() {
     assert_eq!(search(&f.store, text("\"loop whole\"")).len(), 0);
 }
 
-#[test]
-fn hidden_messages_are_searched_only_when_asked() {
+#[rstest]
+fn hidden_messages_are_searched_only_when_asked(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     assert!(search(&f.store, text("secret_prompt")).is_empty());
     let hits = search(
@@ -261,8 +288,11 @@ fn hidden_messages_are_searched_only_when_asked() {
     assert_eq!(hits[0].role, Some(Role::System));
 }
 
-#[test]
-fn filters_by_source_tag_role_and_archived() {
+#[rstest]
+fn filters_by_source_tag_role_and_archived(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let f = fixture();
     let q = |mut s: SearchQuery, fx: &dyn Fn(&mut SearchQuery)| {
         fx(&mut s);
@@ -308,8 +338,9 @@ fn filters_by_source_tag_role_and_archived() {
     );
 }
 
-#[test]
-fn filters_by_folder_and_time() {
+#[rstest]
+fn filters_by_folder_and_time(#[values(Backend::Sqlite, Backend::Postgres)] backend: Backend) {
+    backend.enter();
     let (_d, store) = temp_store();
     let at = |day: i64| from_millis(1_700_000_000_000 + day * 86_400_000).unwrap();
     let file = |folder: &str, day: i64, text: &str| {
@@ -400,8 +431,11 @@ fn filters_by_folder_and_time() {
     assert_eq!(planning[0].conversation_id, home);
 }
 
-#[test]
-fn filtered_search_digs_past_many_excluded_hits() {
+#[rstest]
+fn filtered_search_digs_past_many_excluded_hits(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_d, store) = temp_store();
     // 300 archived matches rank above the one live match (shorter texts rank higher).
     store

@@ -14,7 +14,8 @@ use chat_store::{
     ArchivedFilter, BulkItem, ConversationState, Error, ListQuery, NewConversation, NewMessage,
     Store,
 };
-use common::{parsed, temp_store};
+use common::{parsed, temp_store, Backend};
+use rstest::rstest;
 
 fn at(ms: i64) -> Timestamp {
     from_millis(ms).unwrap()
@@ -70,8 +71,11 @@ fn invalid(store: &Store, s: ConversationState) -> String {
     }
 }
 
-#[test]
-fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing() {
+#[rstest]
+fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let mut rated = message("b", Some("a"), Role::Assistant);
     rated.rating = Some(Rating {
@@ -154,8 +158,11 @@ fn a_state_is_created_then_replaced_and_its_rules_are_checked_before_writing() {
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
-#[test]
-fn clearing_the_current_leaf_makes_the_next_message_a_new_root() {
+#[rstest]
+fn clearing_the_current_leaf_makes_the_next_message_a_new_root(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let c = store
         .write(|repo| repo.create_conversation(NewConversation::default()))
@@ -177,8 +184,11 @@ fn clearing_the_current_leaf_makes_the_next_message_a_new_root() {
     assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
 }
 
-#[test]
-fn stats_count_conversations_and_messages_per_month_and_source() {
+#[rstest]
+fn stats_count_conversations_and_messages_per_month_and_source(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let imported = parsed("s1", 3);
     let mut writer = store.bulk_writer().unwrap();
@@ -210,8 +220,11 @@ fn stats_count_conversations_and_messages_per_month_and_source() {
     assert!(sorted, "{:?}", stats.months);
 }
 
-#[test]
-fn the_walk_reads_every_conversation_whole_across_pages_and_honours_filters() {
+#[rstest]
+fn the_walk_reads_every_conversation_whole_across_pages_and_honours_filters(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let (_dir, store) = temp_store();
     let items: Vec<_> = (0..450).map(|i| parsed(&format!("w{i}"), 2)).collect();
     let mut writer = store.bulk_writer().unwrap();

@@ -104,6 +104,19 @@ test('regenerate adds a sibling reply with a branch switcher', async () => {
   await page.locator(`article.msg-assistant[data-id="${firstId}"] .branch-pos`, { hasText: '1 / 2' }).waitFor();
 });
 
+test('an edit in progress survives a live update of the conversation', async () => {
+  const user = page.locator('article.msg-user').last();
+  await user.locator('.edit-msg').click();
+  await page.locator('.edit-box textarea').fill('A draft I am still typing');
+  // Another client renames the conversation: this page hears conversation.updated and reloads it.
+  const id = decodeURIComponent(page.url().match(/#\/c\/([^?]+)/)[1]);
+  await server.api(`conversations/${id}`, { method: 'PATCH', body: { title: 'Renamed elsewhere' } });
+  await page.locator('.conv-title', { hasText: 'Renamed elsewhere' }).waitFor();
+  assert.equal(await page.locator('.edit-box textarea').inputValue(), 'A draft I am still typing');
+  await page.locator('.edit-box button', { hasText: 'Cancel' }).click();
+  await page.locator('.edit-box').waitFor({ state: 'detached' });
+});
+
 test('editing a user message sends it as a new branch', async () => {
   const user = page.locator('article.msg-user').last();
   const oldId = await user.getAttribute('data-id');

@@ -8,6 +8,8 @@
 use std::path::Path;
 use std::process::Command;
 
+pub mod server;
+
 pub fn have(cmd: &str) -> bool {
     Command::new("sh")
         .arg("-c")

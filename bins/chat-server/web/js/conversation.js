@@ -34,6 +34,9 @@ export class ConversationView {
     this.leaf = null;
     this.highlight = '';
     this.pending = new Map(); // request_id -> { kind, content, parentId, conversationId }
+    // The message being edited and its draft: a re-render (a live update, a resync) reopens the
+    // editor with the draft instead of throwing the reader's typing away.
+    this.editing = null; // { id, draft }
     this.streaming = null; // { conversationId, messageId, requestId }
     this.loadSeq = 0;
     this.resyncSoon = debounce(() => this.resync(), 300);
@@ -49,6 +52,7 @@ export class ConversationView {
   /** Shows a new, empty chat. */
   openNew() {
     this.visible = true;
+    this.editing = null;
     this.loadSeq++;
     this.conv = null;
     this.messages.clear();
@@ -64,6 +68,7 @@ export class ConversationView {
     this.visible = true;
     const seq = ++this.loadSeq;
     const same = this.conv && this.conv.id === id;
+    if (!same) this.editing = null;
     if (!same) {
       mount(this.root, h('div', { class: 'view-loading' }, 'Loading conversation…'));
     }
@@ -215,10 +220,13 @@ export class ConversationView {
       transcript.append(h('p', { class: 'empty-hint center' }, 'No messages yet.'));
     }
     transcript.append(list);
+    const editorFocused = Boolean(document.activeElement?.closest?.('.edit-box'));
     mount(this.root,
       this.conv ? this.headerEl() : null,
       transcript,
       this.composerEl());
+    const editing = this.editing && this.messages.get(this.editing.id);
+    if (!editing || !this.openEditor(editing, editorFocused)) this.editing = null;
   }
 
   headerEl() {
@@ -534,27 +542,36 @@ export class ConversationView {
   }
 
   edit(m) {
+    this.editing = { id: m.id, draft: m.content || '' };
+    this.openEditor(m, true);
+  }
+
+  /** Replaces a message's body with an editor holding the current draft. */
+  openEditor(m, focus) {
     const art = this.root.querySelector(`article[data-id="${CSS.escape(m.id)}"]`);
-    if (!art) return;
+    if (!art) return false;
     const ta = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: 3 });
-    ta.value = m.content || '';
+    ta.value = this.editing ? this.editing.draft : m.content || '';
+    ta.addEventListener('input', () => { if (this.editing) this.editing.draft = ta.value; });
+    const close = () => { this.editing = null; this.render(); };
     const send = () => {
       const text = ta.value.trim();
       if (!text) return;
-      if (this.send(text, { parentId: m.parent_id || null, edit: true })) this.render();
+      if (this.send(text, { parentId: m.parent_id || null, edit: true })) close();
     };
     ta.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
-      if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); this.render(); }
+      if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); close(); }
     });
     const form = h('div', { class: 'edit-box' }, ta,
       h('div', { class: 'edit-actions' },
-        h('button', { type: 'button', class: 'btn', onclick: () => this.render() }, 'Cancel'),
+        h('button', { type: 'button', class: 'btn', onclick: close }, 'Cancel'),
         h('button', { type: 'button', class: 'btn primary edit-send', onclick: send }, 'Save & send')));
     art.querySelector('.msg-body').replaceWith(form);
     art.querySelector('.msg-actions')?.remove();
     autoGrow(ta);
-    ta.focus();
+    if (focus) ta.focus({ preventScroll: true });
+    return true;
   }
 
   // ----- live chat ------------------------------------------------------------------------------------

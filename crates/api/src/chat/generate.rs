@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::protocol::{error_text, ServerFrame};
+use crate::chat::protocol::ServerFrame;
 use crate::chat::{ChatRuntime, Claim};
 use crate::events::{Event, Hub};
 
@@ -55,6 +55,32 @@ impl Request {
     }
 }
 
+/// Where a reply's progress goes.
+#[derive(Debug)]
+pub(crate) enum Outlet {
+    /// The `/api/v1/ws` session's outbound channel: JSON text frames of our protocol.
+    Frames(mpsc::Sender<String>),
+    /// Any other consumer (the AI OS compatibility routes), which words [`ReplyEvent`]s in
+    /// its own protocol.
+    Events(mpsc::Sender<ReplyEvent>),
+}
+
+/// What happens to a reply, in order: `Accepted`, `Delta`s, then `Done` or `Error` (an
+/// `Error` may also come alone, when nothing could be stored).
+#[derive(Debug, Clone)]
+pub(crate) enum ReplyEvent {
+    /// The user's message is stored and the assistant's message exists.
+    Accepted { assistant_message_id: String },
+    /// The next piece of the reply, exactly as the model produced it.
+    Delta(String),
+    /// The reply is stored (complete, or as far as it got when cancelled): `content` is the
+    /// concatenation of the deltas.
+    Done { content: String },
+    /// Something failed. When the assistant's message was started, it keeps the text received
+    /// so far.
+    Error { code: &'static str, message: String },
+}
+
 /// Everything a generation task needs.
 #[derive(Debug)]
 pub(crate) struct Job {
@@ -62,8 +88,8 @@ pub(crate) struct Job {
     pub(crate) chat: ChatRuntime,
     /// The connection that asked (its own `conversation.updated` events are not echoed).
     pub(crate) conn: u64,
-    /// The session's outbound channel.
-    pub(crate) outbound: mpsc::Sender<String>,
+    /// Where the reply's progress goes.
+    pub(crate) outbound: Outlet,
     pub(crate) request_id: Option<String>,
     pub(crate) model: Option<String>,
     pub(crate) request: Request,
@@ -72,18 +98,46 @@ pub(crate) struct Job {
     pub(crate) claim: Option<Claim>,
 }
 
-/// The outbound channel, which stops trying once the session is gone (the reply is still
-/// stored).
+/// The outlet, which stops trying once its consumer is gone (the reply is still stored).
 struct Out {
-    tx: mpsc::Sender<String>,
+    outlet: Outlet,
     open: bool,
 }
 
 impl Out {
-    async fn send(&mut self, text: String) {
-        if self.open && self.tx.send(text).await.is_err() {
-            self.open = false;
+    /// Sends a frame of our protocol, or the event a frame-less consumer gets instead.
+    async fn send(&mut self, frame: ServerFrame<'_>, event: impl FnOnce() -> ReplyEvent) {
+        if !self.open {
+            return;
         }
+        let sent = match &self.outlet {
+            Outlet::Frames(tx) => tx.send(frame.to_text()).await.is_ok(),
+            Outlet::Events(tx) => tx.send(event()).await.is_ok(),
+        };
+        self.open = sent;
+    }
+
+    /// A `chat.error` frame, or [`ReplyEvent::Error`].
+    async fn error(
+        &mut self,
+        request_id: Option<&str>,
+        conversation_id: Option<&str>,
+        message_id: Option<&str>,
+        code: &'static str,
+        message: &str,
+    ) {
+        let frame = ServerFrame::Error {
+            request_id,
+            conversation_id,
+            message_id,
+            error: code,
+            message,
+        };
+        self.send(frame, || ReplyEvent::Error {
+            code,
+            message: message.to_owned(),
+        })
+        .await;
     }
 }
 
@@ -132,7 +186,7 @@ pub(crate) async fn run(job: Job) {
         claim,
     } = job;
     let mut out = Out {
-        tx: outbound,
+        outlet: outbound,
         open: true,
     };
     let rid = request_id.as_deref();
@@ -152,12 +206,13 @@ pub(crate) async fn run(job: Job) {
     {
         Ok(p) => p,
         Err(e) => {
-            out.send(error_text(
+            out.error(
                 rid,
                 asked_conversation.as_deref(),
+                None,
                 e.code(),
                 &e.to_string(),
-            ))
+            )
             .await;
             return;
         }
@@ -166,24 +221,26 @@ pub(crate) async fn run(job: Job) {
     let aid = prepared.assistant_id.as_str().to_owned();
     // A conversation this task just created: nobody else can be generating in it.
     let Some(claim) = claim.or_else(|| chat.claim(&cid, conn)) else {
-        out.send(error_text(
+        out.error(
             rid,
             Some(&cid),
+            None,
             "conversation_busy",
             "a reply is already being written in this conversation",
-        ))
+        )
         .await;
         return;
     };
-    out.send(
-        ServerFrame::Accepted {
-            request_id: rid,
-            conversation_id: &cid,
-            user_message_id: prepared.user_message_id.as_ref().map(|m| m.as_str()),
-            assistant_message_id: &aid,
-        }
-        .to_text(),
-    )
+    let user_message_id = prepared.user_message_id.as_ref().map(|m| m.as_str());
+    let accepted = ServerFrame::Accepted {
+        request_id: rid,
+        conversation_id: &cid,
+        user_message_id,
+        assistant_message_id: &aid,
+    };
+    out.send(accepted, || ReplyEvent::Accepted {
+        assistant_message_id: aid.clone(),
+    })
     .await;
     publish(chat.hub(), Some(conn), prepared.conversation.clone());
 
@@ -211,7 +268,7 @@ pub(crate) async fn run(job: Job) {
     let Some(conversation) = reply.store(&chat, &ending, claim, &mut out).await else {
         return;
     };
-    out.send(reply.final_frame(&ending)).await;
+    reply.finish(&ending, &mut out).await;
     publish(chat.hub(), Some(conn), conversation.clone());
 
     if conversation.source == Source::Native && conversation.title.trim().is_empty() {
@@ -267,15 +324,12 @@ impl Reply<'_> {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::error!(conversation = %self.conversation_id, message = %self.message_id, error = %e, "could not store a reply");
-                out.send(
-                    ServerFrame::Error {
-                        request_id: self.request_id,
-                        conversation_id: Some(self.conversation_id),
-                        message_id: Some(self.message_id),
-                        error: e.code(),
-                        message: &format!("the reply could not be stored: {e}"),
-                    }
-                    .to_text(),
+                out.error(
+                    self.request_id,
+                    Some(self.conversation_id),
+                    Some(self.message_id),
+                    e.code(),
+                    &format!("the reply could not be stored: {e}"),
                 )
                 .await;
                 None
@@ -284,27 +338,14 @@ impl Reply<'_> {
     }
 
     /// `chat.done` (complete or cancelled) or `chat.error` (the model failed).
-    fn final_frame(&self, ending: &Ending) -> String {
-        let done = |model: &str, usage, status: MessageStatus, finish_reason| {
-            ServerFrame::Done {
-                request_id: self.request_id,
-                conversation_id: self.conversation_id,
-                message_id: self.message_id,
-                content: self.text,
-                model,
-                usage,
-                status: status.as_str(),
-                finish_reason,
-            }
-            .to_text()
-        };
+    async fn finish(&self, ending: &Ending, out: &mut Out) {
         let stored_model = self.stored_model.unwrap_or("");
-        match ending {
+        let (model, usage, status, finish_reason) = match ending {
             Ending::Done {
                 model: served,
                 usage,
                 finish_reason,
-            } => done(
+            } => (
                 if served.is_empty() {
                     stored_model
                 } else {
@@ -314,7 +355,7 @@ impl Reply<'_> {
                 MessageStatus::Complete,
                 finish_reason.as_deref(),
             ),
-            Ending::Cancelled => done(
+            Ending::Cancelled => (
                 stored_model,
                 None,
                 MessageStatus::Interrupted,
@@ -322,16 +363,31 @@ impl Reply<'_> {
             ),
             Ending::Failed(e) => {
                 tracing::warn!(conversation = %self.conversation_id, error = %e, "the model failed");
-                ServerFrame::Error {
-                    request_id: self.request_id,
-                    conversation_id: Some(self.conversation_id),
-                    message_id: Some(self.message_id),
-                    error: e.code(),
-                    message: &e.to_string(),
-                }
-                .to_text()
+                out.error(
+                    self.request_id,
+                    Some(self.conversation_id),
+                    Some(self.message_id),
+                    e.code(),
+                    &e.to_string(),
+                )
+                .await;
+                return;
             }
-        }
+        };
+        let done = ServerFrame::Done {
+            request_id: self.request_id,
+            conversation_id: self.conversation_id,
+            message_id: self.message_id,
+            content: self.text,
+            model,
+            usage,
+            status: status.as_str(),
+            finish_reason,
+        };
+        out.send(done, || ReplyEvent::Done {
+            content: self.text.to_owned(),
+        })
+        .await;
     }
 }
 
@@ -366,15 +422,12 @@ async fn stream_reply(
                     continue;
                 }
                 text.push_str(&delta);
-                out.send(
-                    ServerFrame::Delta {
-                        conversation_id: cid,
-                        message_id: aid,
-                        delta: &delta,
-                    }
-                    .to_text(),
-                )
-                .await;
+                let frame = ServerFrame::Delta {
+                    conversation_id: cid,
+                    message_id: aid,
+                    delta: &delta,
+                };
+                out.send(frame, || ReplyEvent::Delta(delta.clone())).await;
             }
             Some(Ok(ChatEvent::Done {
                 model,

@@ -47,10 +47,38 @@ pub(crate) async fn upgrade(
     state: web::Data<ApiState>,
     query: web::Query<WsParams>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if !state
-        .token()
-        .authorizes_ws(req.headers(), query.token.as_deref())
-    {
+    let opened = open(&req, body, &state, query.token.as_deref())?;
+    let events = query.events.unwrap_or(true);
+    actix_web::rt::spawn(run(
+        opened.chat,
+        opened.conn,
+        opened.session,
+        opened.stream,
+        events,
+    ));
+    Ok(opened.response)
+}
+
+/// An accepted WebSocket upgrade: the response to send, the session and its frames, and the
+/// connection's slot.
+pub(crate) struct Opened {
+    pub(crate) response: HttpResponse,
+    pub(crate) session: Session,
+    pub(crate) stream: AggregatedMessageStream,
+    pub(crate) chat: ChatRuntime,
+    pub(crate) conn: Connection,
+}
+
+/// Checks an upgrade request against the token rules (header, or `query_token`) and the
+/// connection cap, then upgrades it with the chat's frame limits. Every WebSocket of the API
+/// opens this way.
+pub(crate) fn open(
+    req: &HttpRequest,
+    body: web::Payload,
+    state: &ApiState,
+    query_token: Option<&str>,
+) -> Result<Opened, actix_web::Error> {
+    if !state.token().authorizes_ws(req.headers(), query_token) {
         return Err(ApiError::Unauthorized.into());
     }
     let chat = state.chat().clone();
@@ -66,19 +94,23 @@ pub(crate) async fn upgrade(
         ))
         .into());
     };
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let (response, session, stream) = actix_ws::handle(req, body)?;
     let stream = stream
         .max_frame_size(limits.max_frame_size)
         .aggregate_continuations()
         .max_continuation_size(limits.max_frame_size);
-    let events = query.events.unwrap_or(true);
-    actix_web::rt::spawn(run(chat, conn, session, stream, events));
-    Ok(response)
+    Ok(Opened {
+        response,
+        session,
+        stream,
+        chat,
+        conn,
+    })
 }
 
 /// A token bucket: `burst` frames at once, refilled at `per_second`.
 #[derive(Debug)]
-struct RateLimit {
+pub(crate) struct RateLimit {
     tokens: f64,
     burst: f64,
     per_second: f64,
@@ -86,7 +118,7 @@ struct RateLimit {
 }
 
 impl RateLimit {
-    fn new(burst: u32, per_second: u32) -> Self {
+    pub(crate) fn new(burst: u32, per_second: u32) -> Self {
         RateLimit {
             tokens: f64::from(burst.max(1)),
             burst: f64::from(burst.max(1)),
@@ -118,8 +150,30 @@ struct Ctx {
     outbound: mpsc::Sender<String>,
 }
 
+/// A WebSocket protocol, as the handling of client frames common to every socket sees it.
+pub(crate) trait Protocol {
+    /// Answers a text frame that is within the rate limit; a frame to send back at once, if
+    /// any.
+    fn on_text(&mut self, text: &str) -> Option<String>;
+
+    /// The protocol's error frame for `code` and `message`; `frame` is the offending client
+    /// frame, when it was text.
+    fn error_frame(&self, frame: Option<&str>, code: &str, message: &str) -> String;
+}
+
+impl Protocol for Ctx {
+    fn on_text(&mut self, text: &str) -> Option<String> {
+        handle_text(self, text)
+    }
+
+    fn error_frame(&self, frame: Option<&str>, code: &str, message: &str) -> String {
+        let request_id = frame.and_then(request_id_of);
+        error_text(request_id.as_deref(), None, code, message)
+    }
+}
+
 /// What the loop does after a client frame.
-enum Next {
+pub(crate) enum Next {
     Continue,
     /// Close the session, with this reason.
     Close(Option<CloseReason>),
@@ -136,7 +190,7 @@ async fn run(
 ) {
     let limits = chat.limits().clone();
     let (tx, mut rx) = mpsc::channel::<String>(OUTBOUND_CAPACITY);
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         chat: chat.clone(),
         conn: conn.id,
         outbound: tx,
@@ -177,7 +231,7 @@ async fn run(
             msg = stream.next() => {
                 let Some(msg) = msg else { break None };
                 last_heard = Instant::now();
-                if let Next::Close(reason) = on_client_frame(&ctx, &mut session, &mut rate, &limits, msg).await {
+                if let Next::Close(reason) = on_client_frame(&mut ctx, &mut session, &mut rate, &limits, conn.id, msg).await {
                     break reason;
                 }
             }
@@ -212,22 +266,24 @@ async fn run(
     drop(conn);
 }
 
-/// Answers one frame from the client.
-async fn on_client_frame(
-    ctx: &Ctx,
+/// Answers one frame from the client: text within the rate limit goes to the protocol, a
+/// frame over the rate or a binary frame gets the protocol's error frame, pings are answered,
+/// and a close, an oversized frame or a protocol error ends the session.
+pub(crate) async fn on_client_frame(
+    proto: &mut impl Protocol,
     session: &mut Session,
     rate: &mut RateLimit,
     limits: &ChatLimits,
+    conn: u64,
     msg: Result<AggregatedMessage, actix_ws::ProtocolError>,
 ) -> Next {
     let reply = match msg {
         Ok(AggregatedMessage::Text(text)) => {
             if rate.take() {
-                handle_text(ctx, &text)
+                proto.on_text(&text)
             } else {
-                Some(error_text(
-                    request_id_of(&text).as_deref(),
-                    None,
+                Some(proto.error_frame(
+                    Some(&text),
                     "rate_limited",
                     &format!(
                         "too many frames: at most {} per second (bursts of {}); this one was ignored",
@@ -236,8 +292,7 @@ async fn on_client_frame(
                 ))
             }
         }
-        Ok(AggregatedMessage::Binary(_)) => Some(error_text(
-            None,
+        Ok(AggregatedMessage::Binary(_)) => Some(proto.error_frame(
             None,
             "invalid_frame",
             "binary frames are not supported; send JSON text frames",
@@ -260,7 +315,7 @@ async fn on_client_frame(
             }));
         }
         Err(e) => {
-            tracing::debug!(conn = ctx.conn, error = %e, "WebSocket protocol error");
+            tracing::debug!(conn, error = %e, "WebSocket protocol error");
             return Next::Close(Some(CloseCode::Protocol.into()));
         }
     };
@@ -442,7 +497,7 @@ fn spawn(
     let job = generate::Job {
         chat: ctx.chat.clone(),
         conn: ctx.conn,
-        outbound: ctx.outbound.clone(),
+        outbound: generate::Outlet::Frames(ctx.outbound.clone()),
         request_id,
         model: model.filter(|m| !m.trim().is_empty()),
         request,

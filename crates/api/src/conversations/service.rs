@@ -21,6 +21,19 @@ use crate::events::{Event, Hub};
 
 /// Longest wait for a model-written summary.
 const SUMMARY_TIMEOUT: Duration = Duration::from_secs(120);
+/// The store setting holding the summariser's instructions (absent: the model's default).
+const SUMMARY_PROMPT_KEY: &str = "summary.prompt";
+/// Longest summariser prompt, in characters.
+const MAX_SUMMARY_PROMPT_CHARS: usize = 8000;
+
+/// The summariser's instructions ([`Conversations::summary_prompt`]).
+#[derive(Debug, Clone)]
+pub(crate) struct SummaryPrompt {
+    /// The instructions the model is given.
+    pub(crate) prompt: String,
+    /// Whether they are the built-in ones (none was stored).
+    pub(crate) is_default: bool,
+}
 
 /// Some fields of a conversation to change (`PATCH`); `None` leaves a field as it is.
 #[derive(Debug, Default)]
@@ -166,6 +179,23 @@ impl Conversations {
         Ok(())
     }
 
+    /// Deletes every conversation of a source (with their messages, ratings and tag links);
+    /// returns how many went. Each deletion is announced.
+    pub(crate) async fn delete_source(&self, source: Source) -> Result<u64, ApiError> {
+        let ids = self
+            .db
+            .write(move |repo| repo.delete_source(source))
+            .await?;
+        if self.hub.subscribers() > 0 {
+            for id in &ids {
+                self.hub.publish(Event::ConversationDeleted {
+                    id: id.as_str().to_owned(),
+                });
+            }
+        }
+        Ok(ids.len() as u64)
+    }
+
     /// Archives every conversation (optionally of one source) not updated since `before`.
     pub(crate) async fn archive_older_than(
         &self,
@@ -241,19 +271,58 @@ impl Conversations {
         Ok(c)
     }
 
-    /// Writes a summary of the active branch with the model (without one, an extractive
+    /// The summariser's instructions: the stored ones, else the model's default.
+    pub(crate) async fn summary_prompt(&self) -> Result<SummaryPrompt, ApiError> {
+        let stored = self
+            .db
+            .read(|repo| repo.get_setting(SUMMARY_PROMPT_KEY))
+            .await?;
+        Ok(match stored {
+            Some(prompt) => SummaryPrompt {
+                prompt,
+                is_default: false,
+            },
+            None => SummaryPrompt {
+                prompt: chat_llm::DEFAULT_SUMMARY_PROMPT.to_owned(),
+                is_default: true,
+            },
+        })
+    }
+
+    /// Stores the summariser's instructions (used by every summary from now on); `None`
+    /// returns to the default. A blank prompt, or one over 8,000 characters, is refused.
+    pub(crate) async fn set_summary_prompt(&self, prompt: Option<String>) -> Result<(), ApiError> {
+        let prompt = match prompt {
+            Some(p) if p.trim().is_empty() => {
+                return Err(ApiError::invalid("the prompt is empty"));
+            }
+            Some(p) if p.chars().count() > MAX_SUMMARY_PROMPT_CHARS => {
+                return Err(ApiError::invalid(format!(
+                    "the prompt is at most {MAX_SUMMARY_PROMPT_CHARS} characters"
+                )));
+            }
+            other => other,
+        };
+        self.db
+            .write(move |repo| repo.set_setting(SUMMARY_PROMPT_KEY, prompt.as_deref()))
+            .await
+    }
+
+    /// Writes a summary of the active branch with the model, following the stored
+    /// instructions ([`Conversations::summary_prompt`]; without a model, an extractive
     /// summary) and stores it.
     pub(crate) async fn summarize(&self, id: ConversationId) -> Result<Conversation, ApiError> {
         let read_id = id.clone();
-        let messages: Vec<ChatMessage> = self
+        let (messages, prompt): (Vec<ChatMessage>, Option<String>) = self
             .db
             .read(move |repo| {
-                Ok(repo
+                let messages = repo
                     .active_branch(&read_id, false)?
                     .iter()
                     .filter(|m| !m.content.trim().is_empty())
                     .map(ChatMessage::from)
-                    .collect())
+                    .collect();
+                Ok((messages, repo.get_setting(SUMMARY_PROMPT_KEY)?))
             })
             .await?;
         if messages.is_empty() {
@@ -265,7 +334,8 @@ impl Conversations {
         let cancel = CancellationToken::new();
         let summary = tokio::time::timeout(
             SUMMARY_TIMEOUT,
-            self.provider.summarize(&messages, cancel.clone()),
+            self.provider
+                .summarize_with(&messages, prompt.as_deref(), cancel.clone()),
         )
         .await
         .map_err(|_| {

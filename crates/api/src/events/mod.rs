@@ -5,14 +5,22 @@
 //! as JSON text frames. A slow subscriber lags (and may resynchronise with a `GET`) instead of
 //! slowing the publisher down: this is a bounded `tokio::sync::broadcast` channel.
 //!
+//! Events cross server instances through the store ([`chat_store::Store::publish`] /
+//! [`chat_store::Store::subscribe`]: `LISTEN`/`NOTIFY` on PostgreSQL, in-process on SQLite)
+//! once [`Hub::bridge`] connected the hub to its store: what this instance publishes is
+//! announced (from a thread of its own, never blocking a handler) and what the other instances
+//! announce is handed to this instance's subscribers with no origin.
+//!
 //! Each event is serialised once, into a reference-counted [`ByteString`] that every
 //! subscriber's socket shares. Subscribers may coalesce: [`Event::key`] names the thing an
 //! event is about, and only the latest event per key matters to a client that fell behind.
 
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytestring::ByteString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
@@ -21,9 +29,13 @@ use crate::dto::ProgressView;
 
 /// Events kept for slow subscribers before they lag.
 const HUB_CAPACITY: usize = 4096;
+/// Events waiting to be announced to other instances before new ones are dropped (logged).
+const OUTBOUND_CAPACITY: usize = 4096;
+/// How often the thread receiving other instances' events checks that the hub still exists.
+const INBOUND_TICK: Duration = Duration::from_secs(1);
 
 /// A server event, serialised with its `type`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type")]
 #[non_exhaustive]
 pub enum Event {
@@ -88,6 +100,8 @@ pub struct HubMessage {
 #[derive(Debug, Clone)]
 pub struct Hub {
     tx: broadcast::Sender<HubMessage>,
+    /// Where published events go to be announced to other instances, once bridged.
+    outbound: Option<SyncSender<ByteString>>,
 }
 
 impl Default for Hub {
@@ -100,7 +114,43 @@ impl Hub {
     /// A hub with no subscribers.
     pub fn new() -> Self {
         let (tx, _) = broadcast::channel(HUB_CAPACITY);
-        Hub { tx }
+        Hub { tx, outbound: None }
+    }
+
+    /// Connects the hub to `store`'s announcements (see the module's documentation); a hub
+    /// bridged already stays as it is. Two threads: one announces this hub's events, ending
+    /// when the last clone of the hub is gone; one hands other instances' events to the
+    /// subscribers, ending when the store is gone.
+    pub fn bridge(&mut self, store: &chat_store::Store) {
+        if self.outbound.is_some() {
+            return;
+        }
+        let (out_tx, out_rx) = sync_channel::<ByteString>(OUTBOUND_CAPACITY);
+        let announcer = store.clone();
+        let subscription = store.subscribe();
+        let tx = self.tx.clone();
+        let outbound = std::thread::Builder::new()
+            .name("chat-api-announce".to_owned())
+            .spawn(move || {
+                while let Ok(json) = out_rx.recv() {
+                    announcer.publish(&json);
+                }
+            });
+        let inbound = std::thread::Builder::new()
+            .name("chat-api-receive".to_owned())
+            .spawn(move || {
+                while let Ok(next) = subscription.recv_timeout(INBOUND_TICK) {
+                    if let Some(json) = next {
+                        forward(&tx, json);
+                    }
+                }
+            });
+        match (outbound, inbound) {
+            (Ok(_), Ok(_)) => self.outbound = Some(out_tx),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot start the event bridge; other instances' events will not reach this one's clients");
+            }
+        }
     }
 
     /// Receives every event published from now on.
@@ -117,6 +167,13 @@ impl Hub {
     pub fn publish_from(&self, origin: Option<u64>, event: Event) {
         // An error only means nobody is listening, which is fine.
         let json = ByteString::from(serde_json::to_string(&event).unwrap_or_default());
+        if let Some(out) = &self.outbound {
+            if let Err(TrySendError::Full(_)) = out.try_send(json.clone()) {
+                tracing::warn!(
+                    "too many events waiting to be announced to other instances; one was dropped"
+                );
+            }
+        }
         let _ = self.tx.send(HubMessage {
             origin,
             event: Arc::new(event),
@@ -127,5 +184,21 @@ impl Hub {
     /// How many subscribers are listening.
     pub fn subscribers(&self) -> usize {
         self.tx.receiver_count()
+    }
+}
+
+/// Hands an event announced by another instance to this hub's subscribers (no origin: no
+/// connection of this instance caused it). Something that is not one of our events is
+/// ignored (logged).
+fn forward(tx: &broadcast::Sender<HubMessage>, json: String) {
+    match serde_json::from_str::<Event>(&json) {
+        Ok(event) => {
+            let _ = tx.send(HubMessage {
+                origin: None,
+                event: Arc::new(event),
+                json: ByteString::from(json),
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "an announced event could not be read; ignored"),
     }
 }

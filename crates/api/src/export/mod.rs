@@ -2,7 +2,7 @@
 //! `GET /conversations/{id}/export` (one conversation as a download). Both go through
 //! `chat_export::Format`; the bulk export streams from `stream.rs`.
 
-mod stream;
+pub(crate) mod stream;
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpResponse};
@@ -20,7 +20,7 @@ use crate::state::ApiState;
 type State = web::Data<ApiState>;
 
 /// An attachment named `name`.
-fn attachment(name: String) -> ContentDisposition {
+pub(crate) fn attachment(name: String) -> ContentDisposition {
     ContentDisposition {
         disposition: DispositionType::Attachment,
         parameters: vec![DispositionParam::Filename(name)],

@@ -24,7 +24,7 @@ const CHANNEL_CHUNKS: usize = 8;
 type Chunk = Result<Bytes, io::Error>;
 
 /// An `io::Write` that sends full chunks over a bounded channel, blocking when it is full.
-struct ChannelWriter {
+pub(crate) struct ChannelWriter {
     buf: Vec<u8>,
     tx: mpsc::Sender<Chunk>,
 }
@@ -58,7 +58,8 @@ impl Write for ChannelWriter {
     }
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// What a producer may fail with.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Walks the store and writes every conversation; runs on a blocking thread.
 fn produce(
@@ -86,14 +87,22 @@ fn client_left(e: &BoxError) -> bool {
     io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Every conversation `query` selects, in `format`, as a body stream. The stream ends with an
-/// error if the export fails midway, so the client sees a truncated download rather than a
-/// silently short file.
+/// Every conversation `query` selects, in `format`, as a body stream.
 pub(super) fn export_stream(
     store: Store,
     format: Format,
     query: ListQuery,
 ) -> impl Stream<Item = Chunk> {
+    body_stream(move |out| produce(&store, format, query, out))
+}
+
+/// A response body written by `produce` on a blocking thread, chunk by chunk, as the client
+/// reads it. The stream ends with an error if `produce` fails midway, so the client sees a
+/// truncated download rather than a silently short file.
+pub(crate) fn body_stream<F>(produce: F) -> impl Stream<Item = Chunk>
+where
+    F: FnOnce(ChannelWriter) -> Result<(), BoxError> + Send + 'static,
+{
     let (tx, mut rx) = mpsc::channel::<Chunk>(CHANNEL_CHUNKS);
     tokio::task::spawn_blocking(move || {
         let errors = tx.clone();
@@ -101,7 +110,7 @@ pub(super) fn export_stream(
             buf: Vec::with_capacity(CHUNK_BYTES),
             tx,
         };
-        match produce(&store, format, query, out) {
+        match produce(out) {
             Ok(()) => {}
             Err(e) if client_left(&e) => tracing::debug!("export: the client went away"),
             Err(e) => {

@@ -1,5 +1,7 @@
 //! The import jobs service: uploads run in the background by `chat-import`, with their status
-//! kept in memory (and in the store's `import_runs` table, which the importer writes).
+//! kept in memory and saved in the store (`put_import_job`, at each state change and
+//! throttled progress), so any instance of the server on the database answers
+//! `GET /imports/{id}`; the importer also writes the store's `import_runs` table.
 //!
 //! * Each job runs on its own thread; jobs take turns (one import writes at a time, the others
 //!   are `queued`), so an import never blocks the async executor nor another import.
@@ -18,8 +20,9 @@ use actix_web::web;
 use chat_import::{diagnose, ImportOptions, Importer, Outcome, Progress};
 use chat_llm::ChatProvider;
 use chat_model::{FolderPath, Source};
-use chat_store::Store;
+use chat_store::{ImportJobRecord, Store};
 
+use super::staged::Staged;
 use super::upload::{upload_path, Upload, UploadDir};
 use super::view::{
     describe_changes, progress_view, record_view, scrub, ImportJobView, RetryView, RunSummary,
@@ -69,6 +72,8 @@ struct Inner {
     /// Writes import explanations.
     provider: Arc<dyn ChatProvider>,
     table: JobTable,
+    /// Uploads waiting to be previewed and committed (the AI OS import dialog).
+    staged: Staged,
 }
 
 /// The jobs and their threads.
@@ -96,6 +101,7 @@ impl ImportJobs {
             max_upload,
             provider,
             table: JobTable::default(),
+            staged: Staged::default(),
         };
         ImportJobs {
             inner: Arc::new(inner),
@@ -113,6 +119,14 @@ impl ImportJobs {
 
     pub(super) fn provider(&self) -> &Arc<dyn ChatProvider> {
         &self.inner.provider
+    }
+
+    pub(super) fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub(super) fn staged(&self) -> &Staged {
+        &self.inner.staged
     }
 
     /// 503 once the server is shutting down: no new job is taken then.
@@ -145,17 +159,27 @@ impl ImportJobs {
         folder: Option<FolderPath>,
     ) -> Result<ImportJobView, ApiError> {
         let (id, dir, files) = upload.finish()?;
-        self.launch(id, dir, files, source, folder, None)
+        self.launch(
+            id,
+            Arc::new(dir),
+            files,
+            ImportOptions {
+                source,
+                folder,
+                ..ImportOptions::default()
+            },
+            None,
+        )
     }
 
-    /// Starts a job over files already in its upload folder.
-    fn launch(
+    /// Starts a job over files already in its upload folder; `options` says how to read them
+    /// (its cancel flag, run id and progress callback are the job's own).
+    pub(super) fn launch(
         &self,
         id: String,
-        upload: UploadDir,
+        upload: Arc<UploadDir>,
         files: Vec<String>,
-        source: Option<Source>,
-        folder: Option<FolderPath>,
+        options: ImportOptions,
         retry_of: Option<RetryView>,
     ) -> Result<ImportJobView, ApiError> {
         let paths = if files.len() == 1 {
@@ -165,12 +189,12 @@ impl ImportJobs {
             vec![upload.0.clone()]
         };
         let cancel = Arc::new(AtomicBool::new(false));
+        let source = options.source;
         let options = ImportOptions {
-            source,
-            folder,
             cancel: Arc::clone(&cancel),
             run_id: Some(id.clone()),
-            ..ImportOptions::default()
+            progress: None,
+            ..options
         };
         let view = ImportJobView {
             id: id.clone(),
@@ -189,7 +213,7 @@ impl ImportJobs {
         self.insert(Job {
             view: view.clone(),
             cancel,
-            upload: Some(Arc::new(upload)),
+            upload: Some(upload),
             last_event: None,
         });
         // Announced before the thread can announce `running`.
@@ -232,12 +256,63 @@ impl ImportJobs {
         Some(job.view.clone())
     }
 
+    /// Announces the job's state and saves it in the store, so that every instance of the
+    /// server on this database answers for it.
     fn publish(&self, view: &ImportJobView) {
         self.inner.hub.publish(Event::ImportProgress {
             id: view.id.clone(),
             status: view.status.clone(),
             progress: view.progress.clone(),
         });
+        self.persist(view);
+    }
+
+    /// Saves the job's state in the store (best effort: a failure is logged; this instance
+    /// still answers from memory).
+    fn persist(&self, view: &ImportJobView) {
+        let record = match serde_json::to_value(view) {
+            Ok(state) => ImportJobRecord {
+                id: view.id.clone(),
+                created_at: view.created_at,
+                updated_at: chat_model::timestamp::now(),
+                state,
+            },
+            Err(e) => {
+                tracing::warn!(job = %view.id, error = %e, "cannot serialise a job's state");
+                return;
+            }
+        };
+        // On a thread of its own: `launch` runs on the async executor, where the store must
+        // not be called (see `chat_store::Store::open`); the job's progress is throttled, so
+        // this is a few threads a second at most.
+        let store = self.inner.db.store();
+        let saved = std::thread::scope(|s| {
+            s.spawn(|| store.write(|repo| repo.put_import_job(&record)))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(chat_store::Error::InvalidInput(
+                        "saving a job's state panicked".to_owned(),
+                    ))
+                })
+        });
+        if let Err(e) = saved {
+            tracing::warn!(job = %view.id, error = %e, "cannot save a job's state in the database");
+        }
+    }
+
+    /// A job saved by another instance (or an earlier server), if the store has it.
+    async fn saved_job(&self, id: &str) -> Result<Option<ImportJobView>, ApiError> {
+        let owned = id.to_owned();
+        let saved = self
+            .db()
+            .read(move |repo| match repo.get_import_job(&owned) {
+                Ok(job) => Ok(Some(job)),
+                Err(chat_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            });
+        Ok(saved
+            .await?
+            .and_then(|job| serde_json::from_value(job.state).ok()))
     }
 
     /// The kept upload folder of a job and its files (relative), while it is kept.
@@ -257,6 +332,9 @@ impl ImportJobs {
         {
             return Ok(view);
         }
+        if let Some(view) = self.saved_job(id).await? {
+            return Ok(view);
+        }
         let owned = id.to_owned();
         let record = self
             .db()
@@ -268,9 +346,9 @@ impl ImportJobs {
     /// The latest `limit` imports, newest first: this server's jobs and runs recorded in the
     /// store (by the CLI or an earlier server).
     pub(crate) async fn list(&self, limit: u32) -> Result<Vec<ImportJobView>, ApiError> {
-        let records = self
+        let (saved, records) = self
             .db()
-            .read(move |repo| repo.list_import_runs(limit))
+            .read(move |repo| Ok((repo.list_import_jobs(limit)?, repo.list_import_runs(limit)?)))
             .await?;
         let mut views: Vec<ImportJobView> = {
             let registry = lock(&self.inner.table.registry);
@@ -281,6 +359,13 @@ impl ImportJobs {
                 .filter_map(|id| registry.jobs.get(id).map(|j| j.view.clone()))
                 .collect()
         };
+        for job in saved {
+            if !views.iter().any(|v| v.id == job.id) {
+                if let Ok(view) = serde_json::from_value::<ImportJobView>(job.state) {
+                    views.push(view);
+                }
+            }
+        }
         for r in records {
             if !views.iter().any(|v| v.id == r.id) {
                 let dir = self.upload_text(&r.id);
@@ -339,7 +424,7 @@ impl ImportJobs {
         }
         let new_id = uuid::Uuid::now_v7().to_string();
         let dir = upload_path(&self.inner.upload_root, &new_id);
-        let upload = UploadDir(dir.clone());
+        let upload = Arc::new(UploadDir(dir.clone()));
         let files: Vec<String> = match self.kept_upload(id) {
             Some((from, files)) => {
                 let copied = files.clone();
@@ -372,7 +457,11 @@ impl ImportJobs {
             changes: None,
         };
         tracing::info!(job = %new_id, retry_of = %id, source = ?source, "retrying an import");
-        self.launch(new_id, upload, files, source, None, Some(retry_of))
+        let options = ImportOptions {
+            source,
+            ..ImportOptions::default()
+        };
+        self.launch(new_id, upload, files, options, Some(retry_of))
     }
 
     /// Runs one job on the calling (dedicated) thread.

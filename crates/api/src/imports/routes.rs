@@ -2,6 +2,8 @@
 //! and retry. Each parses its input and calls the import jobs service
 //! ([`super::jobs::ImportJobs`]).
 
+use std::collections::HashMap;
+
 use actix_multipart::Multipart;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -71,9 +73,9 @@ pub async fn create(
     let mut upload = jobs.new_upload().await?;
     if content_type.starts_with("multipart/form-data") {
         let form = Multipart::new(req.headers(), payload.into_inner());
-        let fields = read_form(form, &mut upload).await?;
-        source = fields.source.or(source);
-        folder = fields.folder.or(folder);
+        let fields = read_form(form, Some(&mut upload)).await?;
+        source = params::source(fields.get("source").map(String::as_str))?.or(source);
+        folder = params::folder(fields.get("folder").map(String::as_str))?.or(folder);
     } else {
         let name = q.filename.as_deref();
         upload
@@ -91,20 +93,21 @@ pub async fn create(
         }))
 }
 
-/// The text fields of a multipart upload.
-#[derive(Debug, Default)]
-struct FormFields {
-    source: Option<chat_model::Source>,
-    folder: Option<chat_model::FolderPath>,
-}
+/// The text fields of a multipart form, by name (the last value of a name wins).
+pub(crate) type FormFields = HashMap<String, String>;
 
 fn invalid_multipart(e: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request("invalid_multipart", format!("invalid multipart body: {e}"))
 }
 
-/// Spools every file field of a multipart body into `upload`; returns the text fields.
-async fn read_form(mut form: Multipart, upload: &mut Upload) -> Result<FormFields, ApiError> {
-    let mut fields = FormFields::default();
+/// Reads a multipart form: each file field is spooled into `upload` (a file where none is
+/// expected, `upload` being `None`, is a bad request); returns the text fields, each at most
+/// 1 KiB.
+pub(crate) async fn read_form(
+    mut form: Multipart,
+    mut upload: Option<&mut Upload>,
+) -> Result<FormFields, ApiError> {
+    let mut fields = FormFields::new();
     while let Some(field) = form.next().await {
         let mut field = field.map_err(invalid_multipart)?;
         let (name, filename) = match field.content_disposition() {
@@ -126,13 +129,16 @@ async fn read_form(mut form: Multipart, upload: &mut Upload) -> Result<FormField
                 }
                 text.extend_from_slice(&chunk);
             }
-            let text = String::from_utf8_lossy(&text).into_owned();
-            match name.as_deref() {
-                Some("source") => fields.source = params::source(Some(&text))?.or(fields.source),
-                Some("folder") => fields.folder = params::folder(Some(&text))?.or(fields.folder),
-                _ => {}
+            if let Some(name) = name {
+                fields.insert(name, String::from_utf8_lossy(&text).into_owned());
             }
             continue;
+        };
+        let Some(upload) = upload.as_deref_mut() else {
+            return Err(ApiError::bad_request(
+                "invalid_multipart",
+                "this endpoint takes no file, only form fields",
+            ));
         };
         upload.add_file(&filename, &mut field).await?;
     }

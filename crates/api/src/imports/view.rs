@@ -5,13 +5,13 @@
 use chat_model::timestamp::rfc3339;
 use chat_model::{Source, Timestamp};
 use chat_store::ImportRunRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::ProgressView;
 
 /// A job's state as served by `GET /imports/{id}`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ImportJobView {
     /// The job's id (also the store's import run id).
     pub id: String,
@@ -49,7 +49,7 @@ pub struct ImportJobView {
 }
 
 /// What a retried import did, and what the retry changed.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RetryView {
     /// The earlier job's id.
     pub id: String,
@@ -60,7 +60,7 @@ pub struct RetryView {
 }
 
 /// A finished import in a few numbers.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RunSummary {
     /// `done` or `failed`.
     pub status: String,

@@ -1,5 +1,5 @@
-//! The API on a real loopback port (an `HttpServer` over `configure`) and a WebSocket client
-//! (awc) that reads JSON frames.
+//! The API on a real loopback port (an `HttpServer` over `configure` and `configure_aios`) and
+//! a WebSocket client (awc) that reads JSON frames.
 
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ impl Live {
             App::new()
                 .app_data(state.clone())
                 .configure(chat_api::configure)
+                .configure(chat_api::configure_aios)
         })
         .workers(1)
         .disable_signals()

@@ -1,4 +1,4 @@
-//! Shared helpers: a real SQLite file in a temp folder, the API mounted with `configure`, and
+//! Shared helpers: a real SQLite file in a temp folder or a real PostgreSQL database, the API mounted with `configure`, and
 //! request helpers that return the status and the JSON body.
 
 #![allow(dead_code)]
@@ -18,22 +18,32 @@ use tempfile::TempDir;
 /// The fake model server lives in chat-llm (feature `testing`), shared with its own tests.
 #[allow(unused_imports)] // not every test binary talks to a model
 pub use chat_llm::testing as fake_llm;
+pub mod aios;
 pub mod live;
 
-/// A store on disk and the state over it. Keep it alive for the test's duration.
+pub use chat_store::test_server::Backend;
+
+/// A store (a SQLite file in `dir`, or a PostgreSQL database) and the state over it. Keep it
+/// alive for the test's duration.
 pub struct Env {
     pub dir: TempDir,
     pub state: web::Data<ApiState>,
+    _db: Option<chat_store::test_server::TestDatabase>,
 }
 
-/// A fresh database; `tweak` adjusts the state builder (token, limits).
+/// A fresh database on the test's backend ([`Backend::enter`]; SQLite unless the test entered
+/// another); `tweak` adjusts the state builder (token, limits).
 pub fn env_with(tweak: impl FnOnce(chat_api::ApiStateBuilder) -> chat_api::ApiStateBuilder) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = chat_store::Store::open(dir.path().join("chat.db")).unwrap();
+    let (db, store) = chat_store::test_server::test_store(dir.path());
     let uploads = dir.path().join("uploads");
     std::fs::create_dir_all(&uploads).unwrap();
     let state = tweak(ApiState::builder(store).upload_dir(uploads)).build();
-    Env { dir, state }
+    Env {
+        dir,
+        state,
+        _db: db,
+    }
 }
 
 /// A fresh database with the default state (no token).

@@ -14,7 +14,7 @@ use super::native;
 use super::parse::notify;
 use crate::report::{ErrorEntry, ImportReport, InputReport};
 use crate::run_context::folder_for;
-use crate::{ImportError, ImportOptions, ProgressState};
+use crate::{ImportError, ImportOptions, Observed, ProgressState};
 
 /// What the writer works with.
 pub(super) struct Writer<'a> {
@@ -71,6 +71,17 @@ impl Writer<'_> {
             Event::Native { unit, document } => {
                 let detail = &document.conversation;
                 let outcome = native::restore(self.store, detail, self.options.dry_run);
+                if let (Some(observe), Ok(status)) = (&self.options.observe, &outcome) {
+                    let c = &detail.conversation;
+                    observe(&Observed {
+                        source: c.source,
+                        id: c.id.as_str(),
+                        title: &c.title,
+                        messages: detail.messages.len(),
+                        created_at: Some(c.created_at),
+                        status: *status,
+                    });
+                }
                 if let Some(input) = self.report.inputs.get_mut(unit) {
                     native::count(input, detail, outcome)?;
                 }
@@ -177,7 +188,13 @@ impl Writer<'_> {
         let folders: Vec<Option<FolderPath>> = batch
             .items
             .iter()
-            .map(|p| folder_for(&p.conversation, self.options.folder.as_ref()))
+            .map(|p| {
+                if self.options.subfolders {
+                    folder_for(&p.conversation, self.options.folder.as_ref())
+                } else {
+                    self.options.folder.clone()
+                }
+            })
             .collect();
         let items: Vec<BulkItem<'_>> = batch
             .items
@@ -197,6 +214,17 @@ impl Writer<'_> {
         let mut written = 0;
         for (pending, outcome) in batch.items.iter().zip(outcomes) {
             written += outcome.messages_written;
+            if let Some(observe) = &self.options.observe {
+                let c = &pending.conversation;
+                observe(&Observed {
+                    source: c.source,
+                    id: &c.source_id,
+                    title: &c.title,
+                    messages: c.messages.len(),
+                    created_at: c.created_at,
+                    status: outcome.status,
+                });
+            }
             if let Some(input) = self.report.inputs.get_mut(pending.unit) {
                 input
                     .counts

@@ -169,7 +169,7 @@ pub fn imported_message_id(
 }
 
 /// The first 12 hex digits of a conversation id, lowercased: how its messages' ids start.
-pub(super) fn message_id_prefix(conversation_id: &ConversationId) -> String {
+pub(crate) fn message_id_prefix(conversation_id: &ConversationId) -> String {
     conversation_id
         .as_str()
         .chars()
@@ -180,7 +180,7 @@ pub(super) fn message_id_prefix(conversation_id: &ConversationId) -> String {
 }
 
 /// A message id from its conversation's prefix and its [`derive_message_id`].
-pub(super) fn join_message_id(prefix: &str, message_id: &str) -> String {
+pub(crate) fn join_message_id(prefix: &str, message_id: &str) -> String {
     let mut id = String::with_capacity(prefix.len() + message_id.len());
     id.push_str(prefix);
     id.push_str(message_id);

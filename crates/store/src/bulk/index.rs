@@ -96,7 +96,7 @@ impl Deferred {
             .ctx("indexing imported CJK messages")?;
             self.cjk.clear();
         }
-        // The media links the insert trigger would have made (`schema.rs`, migration 2).
+        // The media links the insert trigger would have made (`schema.rs`, migration 4).
         tx.prepare_cached(
             "INSERT OR IGNORE INTO media_links (turn_id, hash)
              SELECT t.id, json_extract(p.value, '$.media') FROM convo_turns t, json_each(t.parts) p

@@ -18,9 +18,9 @@ pub struct BulkItem<'a> {
     pub prepared: Option<&'a Prepared>,
 }
 
-impl BulkItem<'_> {
+impl<'a> BulkItem<'a> {
     /// What a conversation is keyed on: `(source, provider id)`.
-    pub(super) fn key(&self) -> (&str, &str) {
+    pub(crate) fn key(&self) -> (&'a str, &'a str) {
         (
             self.conversation.source.as_str(),
             self.conversation.source_id.as_str(),

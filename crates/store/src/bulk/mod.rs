@@ -15,15 +15,15 @@
 //!    the database file on a thread of their own (`checkpoint.rs`).
 
 mod checkpoint;
-mod hash;
+pub(crate) mod hash;
 mod index;
-mod item;
-mod prepare;
-mod rows;
-mod write;
+pub(crate) mod item;
+pub(crate) mod prepare;
+pub(crate) mod rows;
+pub(crate) mod write;
 mod writer;
 
 pub use hash::{content_hash, derive_message_id, imported_message_id};
 pub use item::{BulkItem, WriteOutcome, WriteStatus};
 pub use prepare::Prepared;
-pub use writer::BulkWriter;
+pub(crate) use writer::SqliteBulkWriter;

@@ -16,14 +16,14 @@ pub struct Prepared {
     /// Which conversation this was made from (see [`Prepared::fits`]).
     source: Source,
     source_id: String,
-    pub(super) hash: [u8; 16],
+    pub(crate) hash: [u8; 16],
     /// [`derive_message_id`] of each message, in order.
-    pub(super) message_ids: Vec<String>,
+    pub(crate) message_ids: Vec<String>,
     /// [`parts_json`] of each message.
-    pub(super) parts: Vec<Option<String>>,
+    pub(crate) parts: Vec<Option<String>>,
     /// The CJK runs of each visible message holding CJK text (see `rows::MessageRow::insert`).
-    pub(super) cjk: Vec<Option<String>>,
-    pub(super) extra: Option<String>,
+    pub(crate) cjk: Vec<Option<String>>,
+    pub(crate) extra: Option<String>,
 }
 
 impl Prepared {
@@ -60,7 +60,7 @@ impl Prepared {
     /// Whether this was made from `c`, as far as a cheap check tells (same conversation, same
     /// number of messages: `new` makes every per-message list that long); a mismatch makes
     /// the writer derive everything itself.
-    pub(super) fn fits(&self, c: &ParsedConversation) -> bool {
+    pub(crate) fn fits(&self, c: &ParsedConversation) -> bool {
         self.source == c.source
             && self.source_id == c.source_id
             && self.message_ids.len() == c.messages.len()

@@ -20,7 +20,7 @@ pub(super) const UPDATE_MESSAGE: &str =
         hidden = ?6, status = ?7 WHERE id = ?1";
 
 /// The `status` column of an imported message.
-pub(super) fn status_of(m: &ParsedMessage) -> &'static str {
+pub(crate) fn status_of(m: &ParsedMessage) -> &'static str {
     if m.interrupted {
         "interrupted"
     } else {
@@ -29,17 +29,17 @@ pub(super) fn status_of(m: &ParsedMessage) -> &'static str {
 }
 
 /// One imported message as a `convo_turns` row.
-pub(super) struct MessageRow<'a> {
+pub(crate) struct MessageRow<'a> {
     /// Our id for it.
-    pub(super) id: &'a str,
+    pub(crate) id: &'a str,
     /// Our id for its conversation.
-    pub(super) conversation_id: &'a str,
+    pub(crate) conversation_id: &'a str,
     /// Our id for its parent, when the parent is known.
-    pub(super) parent_id: Option<&'a str>,
+    pub(crate) parent_id: Option<&'a str>,
     /// The message.
-    pub(super) message: &'a ParsedMessage,
+    pub(crate) message: &'a ParsedMessage,
     /// Its parts as JSON (`Prepared`).
-    pub(super) parts: Option<&'a str>,
+    pub(crate) parts: Option<&'a str>,
 }
 
 impl MessageRow<'_> {
@@ -97,18 +97,18 @@ impl MessageRow<'_> {
 }
 
 /// A message as stored, for comparison on re-import.
-pub(super) struct Stored {
-    pub(super) content: String,
-    pub(super) parts: Option<String>,
-    pub(super) model: Option<String>,
-    pub(super) created_at: Option<i64>,
-    pub(super) hidden: bool,
-    pub(super) status: String,
+pub(crate) struct Stored {
+    pub(crate) content: String,
+    pub(crate) parts: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) created_at: Option<i64>,
+    pub(crate) hidden: bool,
+    pub(crate) status: String,
 }
 
 impl Stored {
     /// Whether the row already holds what `row` would write.
-    pub(super) fn matches(&self, row: &MessageRow<'_>) -> bool {
+    pub(crate) fn matches(&self, row: &MessageRow<'_>) -> bool {
         let m = row.message;
         self.content == m.content
             && self.parts.as_deref() == row.parts

@@ -31,17 +31,17 @@ struct Existing {
 }
 
 /// Our ids for a conversation's messages, and where each provider id sits among them.
-struct Ids<'a> {
+pub(crate) struct Ids<'a> {
     /// How the ids of this conversation's messages start.
-    prefix: String,
+    pub(crate) prefix: String,
     /// Our id of each message, in order.
-    ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
     /// Provider message id → index.
-    by_source: HashMap<&'a str, usize>,
+    pub(crate) by_source: HashMap<&'a str, usize>,
 }
 
 impl<'a> Ids<'a> {
-    fn new(
+    pub(crate) fn new(
         conversation_id: &ConversationId,
         c: &'a ParsedConversation,
         prepared: &Prepared,
@@ -66,7 +66,7 @@ impl<'a> Ids<'a> {
     }
 
     /// The provider's active leaf, else the last message.
-    fn leaf(&self, c: &ParsedConversation) -> Option<&String> {
+    pub(crate) fn leaf(&self, c: &ParsedConversation) -> Option<&String> {
         c.active_leaf
             .as_deref()
             .and_then(|l| self.by_source.get(l).copied())
@@ -75,13 +75,13 @@ impl<'a> Ids<'a> {
     }
 
     /// Our id of a parent given by its provider id, when it is a message of this batch.
-    fn in_batch(&self, parent: &str) -> Option<&String> {
+    pub(crate) fn in_batch(&self, parent: &str) -> Option<&String> {
         self.by_source.get(parent).and_then(|&i| self.ids.get(i))
     }
 }
 
 /// When the conversation was created and last changed, from what the provider gave.
-fn times(c: &ParsedConversation) -> (i64, i64) {
+pub(crate) fn times(c: &ParsedConversation) -> (i64, i64) {
     let first = c.messages.iter().filter_map(|m| m.created_at).min();
     let last = c.messages.iter().filter_map(|m| m.created_at).max();
     let created = c

@@ -19,7 +19,7 @@ use crate::pretoken::{with_tokens, TokenSet};
 
 /// Writes parsed conversations in large transactions. Holds one pooled connection; create one
 /// per import thread. Prepared statements are cached on that connection across batches.
-pub struct BulkWriter {
+pub(crate) struct SqliteBulkWriter {
     conn: PooledConnection<SqliteConnectionManager>,
     /// Copies committed batches into the database file on its own thread; `None` in memory.
     checkpointer: Option<Checkpointer>,
@@ -27,9 +27,9 @@ pub struct BulkWriter {
     pool_cache_kib: i64,
 }
 
-impl std::fmt::Debug for BulkWriter {
+impl std::fmt::Debug for SqliteBulkWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BulkWriter").finish_non_exhaustive()
+        f.debug_struct("SqliteBulkWriter").finish_non_exhaustive()
     }
 }
 
@@ -50,7 +50,7 @@ const BULK_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 /// SQLite's default `wal_autocheckpoint`, restored when the writer goes back to the pool.
 const DEFAULT_AUTOCHECKPOINT_PAGES: i64 = 1_000;
 
-impl Drop for BulkWriter {
+impl Drop for SqliteBulkWriter {
     fn drop(&mut self) {
         // Let the background checkpoint finish first, so the one below has only the rest.
         self.checkpointer = None;
@@ -79,7 +79,7 @@ impl Drop for BulkWriter {
     }
 }
 
-impl BulkWriter {
+impl SqliteBulkWriter {
     /// A writer on `conn` (a pooled connection whose page cache is `pool_cache_kib`), with a
     /// background checkpointer on `checkpoint_conn` when there is one.
     pub(crate) fn new(
@@ -95,7 +95,7 @@ impl BulkWriter {
         ))
         .ctx("sizing the bulk writer's cache")?;
         let checkpointer = checkpoint_conn.and_then(Checkpointer::start);
-        Ok(BulkWriter {
+        Ok(SqliteBulkWriter {
             conn,
             checkpointer,
             pool_cache_kib,

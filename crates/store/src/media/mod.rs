@@ -4,13 +4,14 @@
 //! hashing as it goes; [`crate::MediaWriter::finish`] returns a [`StoredMedia`]) and come out through
 //! [`crate::MediaBytes`] (`std::io::Read`, for the whole item or a byte range). What is known about
 //! an item ([`MediaInfo`]) and which messages refer to it are in the database (`repo/media.rs`);
-//! a message refers to media through the `media` field of its parts. In this SQLite backend
-//! the bytes are files beside the database (`files.rs`; the writer, the reader and the
-//! store's media methods are in `crate::media_io`); a server backend may keep them in its
-//! database in chunks behind the same methods.
+//! a message refers to media through the `media` field of its parts. The SQLite backend keeps
+//! the bytes in files beside the database (`files.rs`, `sqlite.rs`); the PostgreSQL backend
+//! keeps them in its database in chunks (`crate::pg::media`). The public writer, reader and
+//! the store's media methods are in `crate::media_io`.
 
 mod files;
 mod sniff;
+pub(crate) mod sqlite;
 
 use std::time::Duration;
 

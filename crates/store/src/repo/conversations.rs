@@ -5,7 +5,7 @@ use chat_model::{Conversation, ConversationId, FolderPath, Source, Timestamp};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter};
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::{conversation_from_row, like_escape, CONVERSATION_COLUMNS};
 use crate::error::{Context, Error, Result};
 use crate::types::{Cursor, ListQuery, NewConversation, Page};
@@ -13,7 +13,7 @@ use crate::types::{Cursor, ListQuery, NewConversation, Page};
 /// Largest list page.
 const MAX_PAGE: u32 = 1000;
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// A conversation with its tags and message count.
     pub fn get_conversation(&self, id: &ConversationId) -> Result<Conversation> {
         let mut stmt = self
@@ -217,5 +217,19 @@ impl Repo<'_> {
             .execute([id.as_str()])
             .ctx("deleting a conversation")?;
         Error::found(n, "conversation", id.as_str())
+    }
+
+    /// Deletes every conversation of `source`, as [`Repo::delete_conversation`] does each;
+    /// returns the ids of those deleted.
+    pub fn delete_source(&self, source: Source) -> Result<Vec<ConversationId>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("DELETE FROM convos WHERE source = ?1 RETURNING id")?;
+        let mut rows = stmt.query([source.as_str()])?;
+        let mut ids = Vec::new();
+        while let Some(row) = rows.next()? {
+            ids.push(ConversationId::from_string(row.get::<_, String>(0)?));
+        }
+        Ok(ids)
     }
 }

@@ -4,10 +4,10 @@ use chat_model::timestamp::{now, to_millis};
 use chat_model::{Conversation, ConversationId, MessageId};
 use rusqlite::params;
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::error::{Context, Error, Result};
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// A new native conversation holding copies (new ids) of the messages from the root to
     /// `at`, with its fork origin recorded; title, folder and tags are copied, ratings are
     /// not. The original is untouched. A message of another conversation is

@@ -4,12 +4,12 @@ use chat_model::timestamp::{from_millis, to_millis};
 use chat_model::Source;
 use rusqlite::{params, Row};
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::ts;
 use crate::error::{Context, Error, Result};
-use crate::types::{ImportRunRecord, QuarantineItem};
+use crate::types::{ImportJobRecord, ImportRunRecord, QuarantineItem};
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// Records a new import run.
     pub fn create_import_run(&self, run: &ImportRunRecord) -> Result<()> {
         self.conn
@@ -162,5 +162,58 @@ impl Repo<'_> {
             .prepare_cached("DELETE FROM import_quarantine WHERE id = ?1")?
             .execute([id])?;
         Error::found(n, "quarantined item", id.to_string())
+    }
+
+    /// See [`crate::Repo::put_import_job`].
+    pub fn put_import_job(&self, job: &ImportJobRecord) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO import_jobs (id, created_at, updated_at, state) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,
+                    state = excluded.state",
+            )?
+            .execute(params![
+                job.id,
+                to_millis(job.created_at),
+                to_millis(job.updated_at),
+                job.state.to_string()
+            ])
+            .ctx("saving an import job")?;
+        Ok(())
+    }
+
+    fn import_job_from_row(row: &Row<'_>) -> Result<ImportJobRecord> {
+        Ok(ImportJobRecord {
+            id: row.get(0)?,
+            created_at: from_millis(row.get(1)?)?,
+            updated_at: from_millis(row.get(2)?)?,
+            state: serde_json::from_str(&row.get::<_, String>(3)?)?,
+        })
+    }
+
+    /// See [`crate::Repo::get_import_job`].
+    pub fn get_import_job(&self, id: &str) -> Result<ImportJobRecord> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, created_at, updated_at, state FROM import_jobs WHERE id = ?1",
+        )?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(row) => Self::import_job_from_row(row),
+            None => Err(Error::not_found("import job", id)),
+        }
+    }
+
+    /// See [`crate::Repo::list_import_jobs`].
+    pub fn list_import_jobs(&self, limit: u32) -> Result<Vec<ImportJobRecord>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, created_at, updated_at, state FROM import_jobs
+             ORDER BY created_at DESC, id DESC LIMIT ?1",
+        )?;
+        let mut rows = stmt.query([i64::from(limit)])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(Self::import_job_from_row(row)?);
+        }
+        Ok(out)
     }
 }

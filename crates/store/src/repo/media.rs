@@ -7,11 +7,11 @@ use chat_model::timestamp::{now, to_millis};
 use chat_model::{MediaHash, MessageId};
 use rusqlite::{params, OptionalExtension};
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::error::{Context, Result};
 use crate::media::MediaInfo;
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// Records stored bytes (kept as they are when already known).
     pub(crate) fn put_media(&self, info: &MediaInfo) -> Result<()> {
         self.conn
@@ -77,6 +77,30 @@ impl Repo<'_> {
                 height,
                 name,
             });
+        }
+        Ok(out)
+    }
+
+    /// Stored media by hash, the `limit` after `after` (for copying a store).
+    pub(crate) fn list_media(
+        &self,
+        after: Option<&MediaHash>,
+        limit: u32,
+    ) -> Result<Vec<MediaInfo>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash FROM media WHERE hash > ?1 ORDER BY hash LIMIT ?2")?;
+        let hashes = stmt
+            .query_map(params![after.map_or("", MediaHash::as_str), limit], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .ctx("listing media")?;
+        let mut out = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            if let Some(info) = self.media_info(&hash.parse()?)? {
+                out.push(info);
+            }
         }
         Ok(out)
     }

@@ -1,6 +1,6 @@
 //! The repository: every read and write of the store's records, bound to one transaction.
 //!
-//! [`Repo`] is one type whose methods are spread over one file per kind of record, each with
+//! The SQLite implementation of [`crate::Repo`]: `SqliteRepo` is one type whose methods are spread over one file per kind of record, each with
 //! the SQL for that record next to its Rust API (the shape of application-services'
 //! `places/src/storage/`):
 //!
@@ -12,8 +12,10 @@
 //! | `tags.rs` | tags and the folder list |
 //! | `ratings.rs` | message ratings |
 //! | `forks.rs` | forks |
+//! | `settings.rs` | store-wide settings (key/value) |
 //! | `imports.rs` | import runs and their quarantined items |
 //! | `media.rs` | media items (metadata), their links to messages, import hints, the trash |
+//! | `extras.rs` | a conversation row's fields beyond the model's, for copying a store |
 //! | `search.rs` | full-text search |
 //! | `stats.rs` | statistics |
 //!
@@ -22,14 +24,16 @@
 //! these files and the bulk writer are in `crate::columns`.
 
 mod conversations;
+mod extras;
 mod forks;
 mod imports;
-mod media;
-mod messages;
-mod ratings;
-mod save;
+pub(crate) mod media;
+pub(crate) mod messages;
+pub(crate) mod ratings;
+pub(crate) mod save;
 pub(crate) mod search;
-mod stats;
+pub(crate) mod settings;
+pub(crate) mod stats;
 mod tags;
 
 use chat_model::{ConversationId, MessageId};
@@ -37,25 +41,16 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::{Context, Error, Result};
 
-/// Repository functions, bound to one transaction opened by [`crate::Store::read`] or
-/// [`crate::Store::write`]. Calling a writing function inside `read` fails with SQLite's
-/// "readonly transaction" only if another writer holds the lock; use `write` for writes.
-#[derive(Debug)]
-pub struct Repo<'c> {
+/// The SQLite repository, bound to one transaction opened by the SQLite store; the public
+/// [`crate::Repo`] dispatches to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SqliteRepo<'c> {
     pub(crate) conn: &'c Connection,
 }
 
-impl<'c> Repo<'c> {
+impl<'c> SqliteRepo<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
-        Repo { conn }
-    }
-
-    /// The underlying connection, for this crate's tests and benchmarks (feature `testing`),
-    /// which check what the repository wrote with their own SQL. Code outside the store goes
-    /// through the repository methods.
-    #[cfg(feature = "testing")]
-    pub fn connection(&self) -> &Connection {
-        self.conn
+        SqliteRepo { conn }
     }
 
     /// The conversation's current leaf; [`Error::NotFound`] when it does not exist.
@@ -66,6 +61,14 @@ impl<'c> Repo<'c> {
             .optional()
             .ctx("looking up a conversation")?
             .ok_or_else(|| Error::not_found("conversation", id.as_str()))
+    }
+
+    /// Rows of a table, for tests.
+    #[cfg(feature = "testing")]
+    pub(crate) fn count_rows(&self, table: &str) -> Result<i64> {
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .ctx("counting rows")
     }
 
     /// The conversation a message belongs to.

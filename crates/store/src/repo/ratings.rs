@@ -4,15 +4,39 @@ use chat_model::timestamp::{now, to_millis};
 use chat_model::{MessageId, Rating, RatingValue, Timestamp};
 use rusqlite::params;
 
-use super::Repo;
-use crate::columns::{message_from_row, MESSAGE_COLUMNS};
+use super::SqliteRepo;
+use crate::columns::{message_from_row, u64_of, MESSAGE_COLUMNS};
 use crate::error::{Context, Error, Result};
-use crate::types::RatedMessage;
+use crate::types::{RatedMessage, RatingCounts};
 
 /// Longest rating reason, in characters.
 const MAX_REASON_CHARS: usize = 4000;
 
-impl Repo<'_> {
+/// A reason longer than 4,000 characters is [`Error::InvalidInput`] (both backends).
+pub(crate) fn check_reason(reason: Option<&str>) -> Result<()> {
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(Error::InvalidInput(format!(
+            "a reason is at most {MAX_REASON_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// A rating made now: the reason checked ([`check_reason`]), trimmed, and dropped when blank.
+/// Both backends rate with this.
+pub(crate) fn new_rating(value: RatingValue, reason: Option<&str>) -> Result<Rating> {
+    check_reason(reason)?;
+    Ok(Rating {
+        value,
+        reason: reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned),
+        created_at: now(),
+    })
+}
+
+impl SqliteRepo<'_> {
     /// Stores a rating, replacing the message's earlier one.
     pub(super) fn put_rating(
         &self,
@@ -41,20 +65,10 @@ impl Repo<'_> {
         value: RatingValue,
         reason: Option<&str>,
     ) -> Result<Rating> {
-        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
-            return Err(Error::InvalidInput(format!(
-                "a reason is at most {MAX_REASON_CHARS} characters"
-            )));
-        }
+        let rating = new_rating(value, reason)?;
         self.message_conversation(id)?;
-        let at = now();
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        self.put_rating(id, value, reason, at)?;
-        Ok(Rating {
-            value,
-            reason: reason.map(str::to_owned),
-            created_at: at,
-        })
+        self.put_rating(id, value, rating.reason.as_deref(), rating.created_at)?;
+        Ok(rating)
     }
 
     /// Removes a message's rating (nothing happens if it had none).
@@ -64,6 +78,22 @@ impl Repo<'_> {
             .prepare_cached("DELETE FROM message_ratings WHERE turn_id = ?1")?
             .execute([id.as_str()])?;
         Ok(())
+    }
+
+    /// How many messages are rated up and how many down.
+    pub fn rating_counts(&self) -> Result<RatingCounts> {
+        self.conn
+            .prepare_cached(
+                "SELECT coalesce(sum(rating = 1), 0), coalesce(sum(rating = -1), 0)
+                 FROM message_ratings",
+            )?
+            .query_row([], |r| {
+                Ok(RatingCounts {
+                    up: u64_of(r.get(0)?),
+                    down: u64_of(r.get(1)?),
+                })
+            })
+            .ctx("counting ratings")
     }
 
     /// Rated messages, newest rating first, optionally only ups or only downs.

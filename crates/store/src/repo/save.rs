@@ -3,21 +3,21 @@
 
 use std::collections::HashSet;
 
-use chat_model::timestamp::{now, to_millis};
+use chat_model::timestamp::to_millis;
 use chat_model::{
     Conversation, ConversationDetail, ConversationId, Message, MessageId, Source, Timestamp,
 };
 use rusqlite::params;
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::parts_json;
 use crate::error::{Context, Error, Result};
-use crate::types::{ConversationState, SavedConversation};
+use crate::types::ConversationState;
 
 /// The messages of a state, checked and completed: each names this conversation, follows an
 /// earlier message of the list (parents before children), and has an id that appears once (a
 /// new one when empty). Returns the messages and their ids.
-fn checked_messages(
+pub(crate) fn checked_messages(
     conversation: &ConversationId,
     given: Vec<Message>,
 ) -> Result<(Vec<Message>, HashSet<MessageId>)> {
@@ -56,7 +56,7 @@ fn checked_messages(
 
 /// The conversation a state describes, with what the state leaves out taken from the stored
 /// conversation (`existing`) or the defaults: source native, the source's folder, created now.
-fn merged(
+pub(crate) fn merged(
     state: ConversationState,
     existing: Option<&Conversation>,
     at: Timestamp,
@@ -94,41 +94,7 @@ fn merged(
     }
 }
 
-impl Repo<'_> {
-    /// Saves the full state of a conversation, created if its id is new: exactly the messages
-    /// given (others are deleted), their ratings, and the tags. Fields the state leaves out keep
-    /// their stored values (source, folder, creation time, archive state) or take defaults.
-    /// A body that breaks the rules of [`ConversationState`] is [`Error::InvalidInput`],
-    /// before anything is written.
-    pub fn save_conversation_state(&self, state: ConversationState) -> Result<SavedConversation> {
-        let at = now();
-        let mut state = state;
-        let (messages, ids) = checked_messages(&state.id, std::mem::take(&mut state.messages))?;
-        if state
-            .current_message_id
-            .as_ref()
-            .is_some_and(|leaf| !ids.contains(leaf))
-        {
-            return Err(Error::InvalidInput(
-                "current_message_id is not one of the saved messages".to_owned(),
-            ));
-        }
-        let existing = match self.get_conversation(&state.id) {
-            Ok(c) => Some(c),
-            Err(Error::NotFound { .. }) => None,
-            Err(e) => return Err(e),
-        };
-        let conversation = merged(state, existing.as_ref(), at);
-        let saved = self.save_conversation(&ConversationDetail {
-            conversation,
-            messages,
-        })?;
-        Ok(SavedConversation {
-            conversation: saved,
-            created: existing.is_none(),
-        })
-    }
-
+impl SqliteRepo<'_> {
     /// Persists a conversation's full state atomically: the conversation row (inserted or
     /// updated by id), exactly the given messages (others of this conversation are deleted;
     /// kept ones are updated in place, so their search rows and ratings follow), their ratings

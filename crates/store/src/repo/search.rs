@@ -17,7 +17,7 @@ use chat_model::{ConversationId, MessageId, Role};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, OptionalExtension};
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::{like_escape, ts};
 use crate::error::{Error, Result};
 use crate::types::{ArchivedFilter, SearchHit, SearchQuery};
@@ -27,9 +27,9 @@ const MAX_TERMS: usize = 32;
 /// A term longer than this (in characters) is cut.
 const MAX_TERM_CHARS: usize = 128;
 /// Largest `limit`.
-const MAX_HITS: u32 = 500;
+pub(crate) const MAX_HITS: u32 = 500;
 /// Tokens of context in an FTS5 snippet.
-const SNIPPET_TOKENS: i64 = 16;
+pub(crate) const SNIPPET_TOKENS: i64 = 16;
 /// Characters of context around a match in a snippet made here (CJK route).
 const SNIPPET_CHARS: usize = 40;
 
@@ -336,7 +336,7 @@ struct Candidate {
     created_at: Option<i64>,
 }
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// Searches visible messages (and hidden ones if asked) and titles; returns the best
     /// `limit` hits, best first. Whatever `q.text` holds, the result is hits or nothing, never
     /// a syntax error; text with no words returns nothing.

@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use chat_model::Source;
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::u64_of;
 use crate::error::{Context, Result};
 use crate::types::{LibraryStats, MonthStats};
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// Conversations (by creation month) and messages (by the month they were written, else
     /// their conversation's) per month (UTC, `YYYY-MM`) and source, oldest month first. The
     /// totals count everything; a month of a source this build does not know is left out of
@@ -40,24 +40,30 @@ impl Repo<'_> {
                 }
             }
         }
-        let mut stats = LibraryStats {
-            conversations: 0,
-            messages: 0,
-            months: Vec::with_capacity(rows.len()),
-        };
-        for ((month, source), (conversations, messages)) in rows {
-            stats.conversations += conversations;
-            stats.messages += messages;
-            let Ok(source) = source.parse::<Source>() else {
-                continue;
-            };
-            stats.months.push(MonthStats {
-                month,
-                source,
-                conversations,
-                messages,
-            });
-        }
-        Ok(stats)
+        Ok(assemble(rows))
     }
+}
+
+/// Counts per `(month, source)` (conversations, messages) as [`LibraryStats`]. Both backends
+/// count with their own SQL and assemble with this.
+pub(crate) fn assemble(rows: BTreeMap<(String, String), (u64, u64)>) -> LibraryStats {
+    let mut stats = LibraryStats {
+        conversations: 0,
+        messages: 0,
+        months: Vec::with_capacity(rows.len()),
+    };
+    for ((month, source), (conversations, messages)) in rows {
+        stats.conversations += conversations;
+        stats.messages += messages;
+        let Ok(source) = source.parse::<Source>() else {
+            continue;
+        };
+        stats.months.push(MonthStats {
+            month,
+            source,
+            conversations,
+            messages,
+        });
+    }
+    stats
 }

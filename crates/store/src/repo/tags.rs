@@ -2,12 +2,12 @@
 
 use chat_model::{ConversationId, FolderPath, Tag};
 
-use super::Repo;
+use super::SqliteRepo;
 use crate::columns::u64_of;
 use crate::error::{Context, Result};
 use crate::types::FolderInfo;
 
-impl Repo<'_> {
+impl SqliteRepo<'_> {
     /// Tags a conversation (tags compare case-insensitively; the first spelling is kept).
     pub fn add_tag(&self, id: &ConversationId, tag: &Tag) -> Result<()> {
         self.ensure_conversation(id)?;

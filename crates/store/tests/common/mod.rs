@@ -3,42 +3,72 @@
 
 use chat_model::timestamp::from_millis;
 use chat_model::{ParsedConversation, ParsedMessage, Role, Source};
+
+use chat_store::test_server::{test_store, TestDatabase};
 use chat_store::Store;
 use tempfile::TempDir;
 
-/// A store in a fresh file of a fresh temp dir (keep the dir alive).
-pub fn temp_store() -> (TempDir, Store) {
+pub use chat_store::test_server::Backend;
+
+/// What keeps a test's database alive: its temp dir, and its database on PostgreSQL.
+#[derive(Debug)]
+pub struct TestGuard {
+    dir: TempDir,
+    _db: Option<TestDatabase>,
+}
+
+impl TestGuard {
+    /// Where the store lives, for opening it again: the SQLite file, or the PostgreSQL URL.
+    pub fn location(&self) -> String {
+        match &self._db {
+            Some(db) => db.url(),
+            None => self
+                .dir
+                .path()
+                .join("chat.db")
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+
+    /// The temp dir (a SQLite store's file is `chat.db` in it).
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+/// A fresh store on the test's backend (SQLite file in a temp dir unless the test entered
+/// another): keep the guard alive.
+pub fn temp_store() -> (TestGuard, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("chat.db")).unwrap();
-    (dir, store)
+    let (db, store) = test_store(dir.path());
+    (TestGuard { dir, _db: db }, store)
 }
 
 /// Rows of a table.
 pub fn count(store: &Store, table: &str) -> i64 {
-    store
-        .read(|r| {
-            Ok(r.connection()
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                    row.get(0)
-                })?)
-        })
-        .unwrap()
+    store.read(|r| r.count_rows(table)).unwrap()
 }
 
-/// Every table's row count plus the FTS5 indexes' document counts, for orphan checks.
+/// Every table's row count plus (SQLite) the FTS5 indexes' document counts, for orphan
+/// checks. PostgreSQL's search columns and indexes live in the rows themselves.
 pub fn all_counts(store: &Store) -> Vec<(String, i64)> {
-    let tables = [
+    let mut tables = vec![
         "convos",
         "convo_turns",
         "message_ratings",
         "tags",
         "convo_tags",
-        "turns_cjk_fts",
-        "turns_fts_docsize",
-        "turns_hidden_fts_docsize",
-        "convos_fts_docsize",
-        "turns_cjk_fts_docsize",
     ];
+    if store.backend_name() == "sqlite" {
+        tables.extend([
+            "turns_cjk_fts",
+            "turns_fts_docsize",
+            "turns_hidden_fts_docsize",
+            "convos_fts_docsize",
+            "turns_cjk_fts_docsize",
+        ]);
+    }
     tables
         .iter()
         .map(|t| ((*t).to_owned(), count(store, t)))
