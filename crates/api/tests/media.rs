@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use actix_web::http::StatusCode;
 use chat_import::{ImportOptions, Importer};
 use common::live::Live;
-use common::{env, env_with, Env};
+use common::{env, env_with, Backend, Env};
+use rstest::rstest;
 use serde_json::Value;
 
 fn fixture() -> PathBuf {
@@ -28,9 +29,16 @@ fn hash_of(bytes: &[u8]) -> String {
 
 /// Imports the 2026 ChatGPT fixture into the environment's store.
 fn imported(env: &Env) {
-    let report = Importer::new(env.state.store().clone())
-        .run(&[fixture()], &ImportOptions::default())
-        .unwrap();
+    // On a thread of its own: PostgreSQL's synchronous client must not run on the test's
+    // async runtime.
+    let store = env.state.store().clone();
+    let report = std::thread::spawn(move || {
+        Importer::new(store)
+            .run(&[fixture()], &ImportOptions::default())
+            .unwrap()
+    })
+    .join()
+    .unwrap();
     assert_eq!(report.totals.media.stored, 5, "{report:?}");
 }
 
@@ -76,8 +84,12 @@ async fn first_conversation(live: &Live, title: &str) -> Value {
     live.get(&format!("/api/v1/conversations/{id}")).await
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn messages_list_their_attachments_with_urls_or_missing() {
+async fn messages_list_their_attachments_with_urls_or_missing(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     imported(&env);
     let live = Live::start(env.state.clone());
@@ -117,8 +129,12 @@ async fn messages_list_their_attachments_with_urls_or_missing() {
     assert_eq!(m["attachments"], *first);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn bytes_are_served_identical_with_their_type_and_immutable_caching() {
+async fn bytes_are_served_identical_with_their_type_and_immutable_caching(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     imported(&env);
     let live = Live::start(env.state.clone());
@@ -162,8 +178,12 @@ async fn bytes_are_served_identical_with_their_type_and_immutable_caching() {
     assert_eq!(past.status, StatusCode::RANGE_NOT_SATISFIABLE);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn html_and_svg_are_never_served_inline() {
+async fn html_and_svg_are_never_served_inline(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     imported(&env);
     let live = Live::start(env.state.clone());
@@ -188,8 +208,12 @@ async fn html_and_svg_are_never_served_inline() {
     }
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn hostile_media_ids_get_400_and_unknown_ones_404() {
+async fn hostile_media_ids_get_400_and_unknown_ones_404(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env();
     imported(&env);
     let live = Live::start(env.state.clone());
@@ -212,8 +236,12 @@ async fn hostile_media_ids_get_400_and_unknown_ones_404() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
+#[rstest]
 #[actix_rt::test]
-async fn media_follow_the_token_rules() {
+async fn media_follow_the_token_rules(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
     let env = env_with(|b| b.token(Some("s3cret")));
     imported(&env);
     let live = Live::start(env.state.clone());
