@@ -128,13 +128,17 @@ fn copy(store: &Store, target: &std::path::Path, quiet: bool) -> Result<ExitCode
     if !quiet {
         eprintln!(
             "copied and verified {} conversations ({} messages), {} import runs ({} quarantined \
-             items), {} import jobs and {} settings from {} to {}",
+             items), {} import jobs, {} settings and {} media items ({} written, {} bytes) \
+             from {} to {}",
             report.conversations,
             report.messages,
             report.import_runs,
             report.quarantined,
             report.import_jobs,
             report.settings,
+            report.media,
+            report.media_written,
+            report.media_bytes,
             store.describe(),
             to.describe()
         );

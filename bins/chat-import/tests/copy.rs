@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 
-use chat_import::copy::store_hashes;
+use chat_import::copy::{media_hashes, store_hashes};
 use chat_model::{FolderPath, RatingValue, Role, Tag};
 use chat_store::test_server::PgServer;
 use chat_store::{NewConversation, NewMessage, Store};
@@ -18,7 +18,13 @@ use common::{bin, fixtures, import};
 /// A library with everything a copy carries: imports of several sources (import runs,
 /// content hashes), a renamed, re-filed, tagged, archived conversation, ratings, a fork.
 fn library(db: &Path, generated: usize) -> Store {
-    for dir in ["chatgpt-single", "claude", "aistudio", "copilot-cli"] {
+    for dir in [
+        "chatgpt-single",
+        "claude",
+        "aistudio",
+        "copilot-cli",
+        "../media/chatgpt-2026",
+    ] {
         let run = import(db, &[], &[&fixtures().join(dir)]);
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
@@ -103,6 +109,21 @@ fn sqlite_to_postgres_and_back_gives_identical_data() {
     let back = store_hashes(&Store::open(&b).unwrap()).unwrap();
     assert_eq!(on_pg, original);
     assert_eq!(back, original);
+    // Media: the same items, bytes hashing to their ids, linked to the same messages.
+    let media = media_hashes(&Store::open(&a).unwrap()).unwrap();
+    // Five from the ChatGPT 2026 fixture (image, audio, HTML, SVG), one inlined by AI Studio.
+    assert_eq!(media.len(), 6, "{media:?}");
+    assert!(media.iter().all(|(id, (bytes, _, _))| id == bytes));
+    for store in [Store::open(pg.url()).unwrap(), Store::open(&b).unwrap()] {
+        assert_eq!(media_hashes(&store).unwrap(), media);
+        let source = Store::open(&a).unwrap();
+        for id in media.keys() {
+            let hash: chat_model::MediaHash = id.parse().unwrap();
+            let refs = |s: &Store| s.read(|r| r.media_references(&hash)).unwrap();
+            assert_eq!(refs(&store), refs(&source), "{id}");
+            assert!(refs(&source) > 0, "{id}");
+        }
+    }
     // Import runs and their reports made the trip too.
     let runs = |s: &Store| s.read(|r| r.list_import_runs(100)).unwrap();
     assert_eq!(
@@ -127,6 +148,10 @@ fn sqlite_to_postgres_and_back_gives_identical_data() {
     assert_eq!(
         store_hashes(&Store::open(pg.url()).unwrap()).unwrap(),
         original
+    );
+    assert_eq!(
+        media_hashes(&Store::open(pg.url()).unwrap()).unwrap(),
+        media_hashes(&Store::open(&a).unwrap()).unwrap()
     );
 }
 
@@ -165,6 +190,10 @@ fn a_copy_killed_midway_completes_when_run_again() {
     assert_eq!(
         store_hashes(&Store::open(pg.url()).unwrap()).unwrap(),
         original
+    );
+    assert_eq!(
+        media_hashes(&Store::open(pg.url()).unwrap()).unwrap(),
+        media_hashes(&Store::open(&a).unwrap()).unwrap()
     );
 }
 

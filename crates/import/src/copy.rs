@@ -1,18 +1,28 @@
 //! Copying a whole store into another, SQLite to PostgreSQL and back: conversations with
 //! their message trees, ratings, tags, folders, archive state and fork origins, the rows'
 //! import bookkeeping (content hash, renamed title), import runs with their quarantined items,
-//! the API's import jobs, and the store-wide settings (the summariser's prompt, ...).
+//! the API's import jobs, the store-wide settings (the summariser's prompt, ...), and media.
 //!
+//! * Media go first, so the messages that refer to them link to them as they are written.
+//!   Bytes stream from one store to the other (files ⇄ chunks), never whole in memory; the
+//!   target hashes what it receives and the copy fails if that is not the source's hash. An
+//!   item the target holds already is not written again. (An import's media hints stay
+//!   behind: they only spare a re-import of the same export some hashing.)
 //! * It streams: conversations are read a page and a tree at a time
 //!   ([`Store::conversation_details`]) and written [`BATCH`] per transaction.
 //! * It is idempotent: everything is written by id (insert or update), so a copy that was
 //!   killed midway, run again, completes the target without duplicates.
 //! * Fork origins are set in a second pass, once every conversation exists in the target.
 //! * It verifies: every conversation of the source is read back from the target and compared
-//!   by hash ([`conversation_hash`]); the counts must match. Any difference is an error.
+//!   by hash ([`conversation_hash`]), and every media item's bytes are read back from the
+//!   target and hashed again ([`media_hashes`]); the counts must match. Any difference is an
+//!   error.
 
-use chat_model::{ConversationDetail, ConversationId};
-use chat_store::{ArchivedFilter, ConversationExtras, ListQuery, Store};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use chat_model::{ConversationDetail, ConversationId, MediaHash};
+use chat_store::{ArchivedFilter, ConversationExtras, ListQuery, MediaInfo, Store};
 
 use crate::ImportError;
 
@@ -45,6 +55,87 @@ pub struct CopyReport {
     pub import_jobs: u64,
     /// Settings copied.
     pub settings: u64,
+    /// Media items in the source (each now in the target, verified by hash).
+    pub media: u64,
+    /// Of those, the ones whose bytes this run wrote (the others were there already).
+    pub media_written: u64,
+    /// The bytes it wrote.
+    pub media_bytes: u64,
+}
+
+/// Media listed per read.
+const MEDIA_PAGE: u32 = 256;
+
+/// Every media item of a store, a page at a time.
+fn each_media(
+    store: &Store,
+    mut f: impl FnMut(MediaInfo) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut after: Option<MediaHash> = None;
+    loop {
+        let page = store.read(|r| r.list_media(after.as_ref(), MEDIA_PAGE))?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = Some(last.hash.clone());
+        for info in page {
+            f(info)?;
+        }
+    }
+}
+
+/// Copies every media item `to` lacks, streaming its bytes, and checks the hash it arrives as.
+fn copy_media(from: &Store, to: &Store, report: &mut CopyReport) -> Result<(), ImportError> {
+    each_media(from, |info| {
+        report.media += 1;
+        if to.read(|r| r.media_info(&info.hash))?.is_some() {
+            return Ok(());
+        }
+        let mut bytes = from.media_bytes(&info.hash, 0, u64::MAX)?;
+        let mut writer = to.media_writer()?;
+        let size = std::io::copy(&mut bytes, &mut writer)
+            .map_err(|e| ImportError::Internal(format!("copying media {}: {e}", info.hash)))?;
+        let stored = writer.finish()?;
+        if stored.info.hash != info.hash {
+            return Err(ImportError::Internal(format!(
+                "media {} arrived as {} in the target: the source's bytes do not match their \
+                 hash; run the copy again, and if it recurs check the source's disk",
+                info.hash, stored.info.hash
+            )));
+        }
+        if let Some(name) = &info.name {
+            to.write(|r| r.name_media(&info.hash, name))?;
+        }
+        report.media_written += 1;
+        report.media_bytes += size;
+        Ok(())
+    })
+}
+
+/// Every media item of a store by hash, with the BLAKE3 hash of the bytes the store actually
+/// returns for it (equal to the key unless the bytes are damaged), its size and type.
+pub fn media_hashes(store: &Store) -> Result<BTreeMap<String, (String, u64, String)>, ImportError> {
+    let mut out = BTreeMap::new();
+    each_media(store, |info| {
+        let mut hasher = blake3::Hasher::new();
+        let mut bytes = store.media_bytes(&info.hash, 0, u64::MAX)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = bytes
+                .read(&mut buf)
+                .map_err(|e| ImportError::Internal(format!("reading media {}: {e}", info.hash)))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        out.insert(
+            info.hash.to_string(),
+            (hasher.finalize().to_hex().to_string(), info.size, info.mime),
+        );
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// A conversation's hash over everything a copy carries: the conversation with its tags, every
@@ -94,6 +185,7 @@ pub fn copy_store(
         phase: "copying",
         ..CopyProgress::default()
     };
+    copy_media(from, to, &mut report)?;
     for detail in from.conversation_details(everything()) {
         let detail = detail?;
         let extras = from.read(|r| r.conversation_extras(&detail.conversation.id))?;
@@ -243,6 +335,23 @@ fn verify(
         return Err(ImportError::Internal(format!(
             "verification failed: {runs} import runs and {jobs} jobs in the target, {} and {} in the source",
             report.import_runs, report.import_jobs
+        )));
+    }
+    let (source_media, target_media) = (media_hashes(from)?, media_hashes(to)?);
+    if let Some((hash, _)) = source_media
+        .iter()
+        .find(|(hash, held)| target_media.get(*hash) != Some(held) || held.0 != **hash)
+    {
+        return Err(ImportError::Internal(format!(
+            "verification failed: media {hash} differs between the stores; run the copy again"
+        )));
+    }
+    if target_media.len() != source_media.len() {
+        return Err(ImportError::Internal(format!(
+            "verification failed: the source holds {} media items, the target {} (the target \
+             must start empty or hold an earlier copy of this source)",
+            source_media.len(),
+            target_media.len()
         )));
     }
     progress(&state);

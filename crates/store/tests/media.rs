@@ -14,7 +14,9 @@ use rstest::rstest;
 
 /// Bytes whose every MiB differs, so chunks stored or read out of order would show.
 fn varied(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8 ^ (i >> 20) as u8).collect()
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i >> 20) as u8)
+        .collect()
 }
 
 /// A 3x2 PNG header followed by `tail` (enough for sniffing and dimensions).
@@ -105,9 +107,10 @@ fn bytes_are_stored_once_under_their_blake3_hash_and_read_back_whole_or_in_range
     assert_eq!(first.info.size, bytes.len() as u64);
     assert_eq!(first.info.mime, "image/png");
     assert_eq!((first.info.width, first.info.height), (Some(3), Some(2)));
-    let path = store
-        .media_dir()
-        .map(|d| d.join(&first.info.hash.as_str()[..2]).join(first.info.hash.as_str()));
+    let path = store.media_dir().map(|d| {
+        d.join(&first.info.hash.as_str()[..2])
+            .join(first.info.hash.as_str())
+    });
     if let Some(path) = &path {
         assert_eq!(std::fs::read(path).unwrap(), bytes);
     } else {
