@@ -153,16 +153,7 @@ async fn two_instances_share_messages_events_and_imports() {
     assert_eq!(res.status().as_u16(), 202);
     let accepted: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
     let job = accepted["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        let (s, view) = get(&format!("{}/api/v1/imports/{job}", b.base)).await;
-        assert_eq!(s, 200, "{view}");
-        if view["status"] == "done" || view["status"] == "failed" {
-            break view;
-        }
-        assert!(Instant::now() < deadline, "the import did not end: {view}");
-        actix_rt::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = wait_done(&b, &job).await;
     assert_eq!(status["status"], "done", "{status}");
     assert_eq!(status["outcome"], "success", "{status}");
     let heard = loop {
@@ -179,6 +170,86 @@ async fn two_instances_share_messages_events_and_imports() {
     );
     let (_, jobs) = get(&format!("{}/api/v1/imports", b.base)).await;
     assert!(jobs.to_string().contains(&job), "{jobs}");
+
+    // An export with media uploaded to B: both instances serve every item, byte-identical
+    // (the bytes are in the database, not on B's disk).
+    let job = upload_zip(&b, &media_zip()).await;
+    let done = wait_done(&a, &job).await;
+    assert_eq!(done["outcome"], "success", "{done}");
+    let media_dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/media/chatgpt-2026");
+    let mut served = 0;
+    for entry in std::fs::read_dir(&media_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("dat") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let id = blake3::hash(&bytes).to_hex().to_string();
+        for server in [&a, &b] {
+            let mut res = awc::Client::default()
+                .get(format!("{}/api/v1/media/{id}", server.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                res.status().as_u16(),
+                200,
+                "{} from {}",
+                path.display(),
+                server.base
+            );
+            let body = res.body().limit(16 << 20).await.unwrap();
+            assert_eq!(&body[..], &bytes[..], "{}", path.display());
+            served += 1;
+        }
+    }
+    assert_eq!(served, 10);
+}
+
+/// The media fixture (a ChatGPT 2026 export with image, audio, HTML and SVG files) as a zip.
+fn media_zip() -> Vec<u8> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/media/chatgpt-2026");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        zip.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, &std::fs::read(&path).unwrap()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// Uploads a zip to `server`'s import endpoint; returns the job id.
+async fn upload_zip(server: &Server, body: &[u8]) -> String {
+    let mut res = awc::Client::default()
+        .post(format!(
+            "{}/api/v1/imports?filename=export.zip",
+            server.base
+        ))
+        .insert_header(("content-type", "application/zip"))
+        .send_body(body.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let accepted: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+    accepted["id"].as_str().unwrap().to_owned()
+}
+
+/// Polls `server` until the import job ends; returns its final view.
+async fn wait_done(server: &Server, job: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, view) = get(&format!("{}/api/v1/imports/{job}", server.base)).await;
+        assert_eq!(s, 200, "{view}");
+        if view["status"] == "done" || view["status"] == "failed" {
+            return view;
+        }
+        assert!(Instant::now() < deadline, "the import did not end: {view}");
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[actix_rt::test]
