@@ -198,7 +198,8 @@ impl SqliteStore {
 
     /// Copies the database into a new file `to` with SQLite's online backup API, a few pages
     /// at a time, while other connections keep reading and writing; the copy is a consistent
-    /// snapshot. An existing file at `to` is refused.
+    /// snapshot. Then the media files go into `to`'s media directory. An existing file at `to`
+    /// is refused.
     pub fn backup_to(&self, to: &Path) -> Result<()> {
         if to.exists() {
             return Err(Error::InvalidInput(format!(
@@ -212,6 +213,14 @@ impl SqliteStore {
         backup
             .run_to_completion(1024, Duration::from_millis(5), None)
             .ctx("copying pages into the backup")?;
+        // Then the media files: after the pages, so every item the copy of the database knows
+        // is on disk already (its file was in place before its row committed).
+        if let Some(files) = &self.media {
+            let copy = MediaFiles::beside(to)
+                .and_then(|target| files.copy_into(&target))
+                .map_err(|e| Error::io("copying media into the backup", e))?;
+            tracing::info!(files = copy, "copied media into the backup");
+        }
         Ok(())
     }
 

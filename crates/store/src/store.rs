@@ -154,8 +154,8 @@ impl Store {
     }
 
     /// Copies a SQLite database, while it is in use, into a new file `to` with SQLite's
-    /// online backup API (pages copied in steps, other connections keep reading and writing).
-    /// On PostgreSQL use `pg_dump` (see `docs/deploy.md`): this is
+    /// online backup API (pages copied in steps, other connections keep reading and writing),
+    /// with its media directory (`<to>.media`). On PostgreSQL use `pg_dump` (see `docs/deploy.md`): this is
     /// [`crate::Error::InvalidInput`].
     pub fn backup_to(&self, to: &Path) -> Result<()> {
         match &self.backend {

@@ -316,3 +316,46 @@ fn item(c: &chat_model::ParsedConversation) -> BulkItem<'_> {
         prepared: None,
     }
 }
+
+#[test]
+fn an_online_backup_holds_the_database_and_its_media_while_writers_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("chat.db")).unwrap();
+    let image = png(&varied(50_000));
+    let hash = store_bytes(&store, &image, 4096).info.hash;
+    let (kept, _) = message_with(&store, &hash);
+    // A writer keeps adding conversations while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (store, stop) = (store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store
+                    .write(|r| r.create_conversation(NewConversation::default()))
+                    .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let backup = dir.path().join("backup.db");
+    store.backup_to(&backup).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writer.join().unwrap() > 0);
+    assert!(
+        store.backup_to(&backup).is_err(),
+        "an existing file is refused"
+    );
+    drop(store);
+
+    let copy = Store::open(&backup).unwrap();
+    copy.integrity_check().unwrap();
+    assert_eq!(read_all(&copy, &hash), image);
+    let (conversation, messages) = copy
+        .read(|r| Ok((r.get_conversation(&kept)?, r.message_tree(&kept, true)?)))
+        .unwrap();
+    assert_eq!(conversation.message_count, 1);
+    let linked = copy.read(|r| r.message_media(&messages[0].id)).unwrap();
+    assert_eq!(linked[0].hash, hash);
+}

@@ -106,6 +106,26 @@ impl MediaFiles {
     }
 }
 
+impl MediaFiles {
+    /// Copies every stored file that `to` lacks into it (files never change, so one present
+    /// there is the same); returns how many were copied.
+    pub(crate) fn copy_into(&self, to: &MediaFiles) -> io::Result<u64> {
+        let mut copied = 0;
+        for hash in self.stored(Duration::ZERO)? {
+            let target = to.path(&hash);
+            if target.is_file() {
+                continue;
+            }
+            if let Some(shard) = target.parent() {
+                fs::create_dir_all(shard)?;
+            }
+            fs::copy(self.path(&hash), &target)?;
+            copied += 1;
+        }
+        Ok(copied)
+    }
+}
+
 /// Whether a directory entry was last modified more than `grace` ago.
 fn older_than(entry: &fs::DirEntry, grace: Duration) -> bool {
     entry
