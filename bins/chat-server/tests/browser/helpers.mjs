@@ -21,8 +21,10 @@ export const PHONE = { width: 390, height: 844 };
 /** Starts chat-server with a fresh database; resolves { base, api, stop, tmp, logs }. */
 export async function startServer() {
   // No token and no model: the loopback server needs no token and chats with the offline provider.
+  // Its deltas come 60 ms apart (default 15 ms), so a reply streams for a couple of seconds and a
+  // test can stop it midway even on a loaded machine.
   const uploads = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-ui-uploads-'));
-  const server = await spawnServer(['--upload-dir', uploads], { tmpPrefix: 'chat-ui-test-' });
+  const server = await spawnServer(['--upload-dir', uploads, '--offline-delay-ms', '60'], { tmpPrefix: 'chat-ui-test-' });
   const { base, tmp, logs } = server;
   const stop = async () => {
     await server.stop();
