@@ -537,41 +537,26 @@ impl ImportJobs {
     }
 
     fn finish(&self, id: &str, error: Option<String>) {
-        let view = self.update(id, |job| {
-            job.view.status = if error.is_some() { "failed" } else { "done" }.to_owned();
-            job.view.error = error;
-            job.view.finished_at = Some(chat_model::timestamp::now());
-            let now = RunSummary::of(&job.view);
-            if let Some(retry) = job.view.retry_of.as_mut() {
-                retry.changes = Some(describe_changes(&retry.previous, &now));
-            }
-        });
+        // One lock for the end and the pruning: whoever sees the job ended sees its upload
+        // already released (or kept for a retry), never in between.
+        let view = {
+            let mut registry = lock(&self.inner.table.registry);
+            let view = registry.jobs.get_mut(id).map(|job| {
+                job.view.status = if error.is_some() { "failed" } else { "done" }.to_owned();
+                job.view.error = error;
+                job.view.finished_at = Some(chat_model::timestamp::now());
+                let now = RunSummary::of(&job.view);
+                if let Some(retry) = job.view.retry_of.as_mut() {
+                    retry.changes = Some(describe_changes(&retry.previous, &now));
+                }
+                job.view.clone()
+            });
+            prune_uploads(&mut registry);
+            view
+        };
         if let Some(view) = view {
             tracing::info!(job = %id, status = %view.status, "import finished");
             self.publish(&view);
-        }
-        self.prune_uploads();
-    }
-
-    /// Drops the upload folders of finished jobs but the last few failed ones.
-    fn prune_uploads(&self) {
-        let mut registry = lock(&self.inner.table.registry);
-        let Registry { jobs, order } = &mut *registry;
-        let mut kept = 0;
-        for id in order.iter().rev() {
-            let Some(job) = jobs.get_mut(id) else {
-                continue;
-            };
-            if job.upload.is_none() || job.view.finished_at.is_none() {
-                continue;
-            }
-            let failed =
-                job.view.status == "failed" || job.view.outcome.as_deref() == Some("partial");
-            if failed && kept < KEEP_FAILED_UPLOADS {
-                kept += 1;
-            } else {
-                job.upload = None;
-            }
         }
     }
 
@@ -597,6 +582,26 @@ impl ImportJobs {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Drops the upload folders of finished jobs but the last few failed ones.
+fn prune_uploads(registry: &mut Registry) {
+    let Registry { jobs, order } = registry;
+    let mut kept = 0;
+    for id in order.iter().rev() {
+        let Some(job) = jobs.get_mut(id) else {
+            continue;
+        };
+        if job.upload.is_none() || job.view.finished_at.is_none() {
+            continue;
+        }
+        let failed = job.view.status == "failed" || job.view.outcome.as_deref() == Some("partial");
+        if failed && kept < KEEP_FAILED_UPLOADS {
+            kept += 1;
+        } else {
+            job.upload = None;
         }
     }
 }
