@@ -76,6 +76,9 @@ def main():
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the generated zip")
+    ap.add_argument("--bin", action="append", default=[],
+                    help="chat-import binary to measure (repeat for an A/B, alternating in each "
+                         "round; default target/release/chat-import)")
     args = ap.parse_args()
 
     data = os.path.join(ROOT, "bench-data")
@@ -88,37 +91,47 @@ def main():
                         "--seed", str(args.seed), "--out", export], check=True)
         print(f"generated in {time.time() - t:.1f} s")
     zip_mb = os.path.getsize(export) / 1e6
-    rust = os.path.join(TARGET, "release", "chat-import")
-    rows = []
+    bins = args.bin or [os.path.join(TARGET, "release", "chat-import")]
+    results = {b: [] for b in bins}
     try:
         for r in range(args.rounds):
-            disk = dd(os.path.join(data, "dd.tmp"))
-            work = os.path.join(data, f"media-bench-{r}")
-            shutil.rmtree(work, ignore_errors=True)
-            os.makedirs(work)
-            db = os.path.join(work, "chat.db")
-            first = timed([rust, "--db", db, "--json", "--quiet", export])
-            listing = media_listing(db)
-            media_bytes = sum(s for _, s, _ in listing)
-            second = timed([rust, "--db", db, "--json", "--quiet", export])
-            unchanged = media_listing(db) == listing
-            m1, m2 = first["report"]["totals"]["media"], second["report"]["totals"]["media"]
-            row = {"disk": disk, "first": first, "second": second, "media_bytes": media_bytes,
-                   "items": len(listing), "unchanged": unchanged, "m1": m1, "m2": m2,
-                   "conversations": first["report"]["totals"]["imported"],
-                   "messages": first["report"]["totals"]["messages"]}
-            rows.append(row)
-            print(f"round {r + 1}: dd {disk:.0f} MB/s; first {first['wall']:.2f} s, "
-                  f"{media_bytes / 1e6 / first['wall']:.0f} MB/s of media, RSS {first['rss']:.1f} MiB, "
-                  f"write_bytes {first['write_bytes'] / 1e6:.0f} MB, media {m1}; second "
-                  f"{second['wall']:.2f} s, RSS {second['rss']:.1f} MiB, write_bytes "
-                  f"{second['write_bytes'] / 1e6:.1f} MB, media {m2}, media dir unchanged: {unchanged}",
-                  flush=True)
-            shutil.rmtree(work, ignore_errors=True)
+            for rust in bins:
+                results[rust].append(run_round(rust, export, data, r))
     finally:
         if not args.keep:
             os.remove(export)
+    for rust, rows in results.items():
+        print(f"\n{rust}")
+        summary(rows, export, zip_mb)
 
+
+def run_round(rust, export, data, r):
+    disk = dd(os.path.join(data, "dd.tmp"))
+    work = os.path.join(data, f"media-bench-{r}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    db = os.path.join(work, "chat.db")
+    first = timed([rust, "--db", db, "--json", "--quiet", export])
+    listing = media_listing(db)
+    media_bytes = sum(s for _, s, _ in listing)
+    second = timed([rust, "--db", db, "--json", "--quiet", export])
+    unchanged = media_listing(db) == listing
+    m1, m2 = first["report"]["totals"]["media"], second["report"]["totals"]["media"]
+    row = {"disk": disk, "first": first, "second": second, "media_bytes": media_bytes,
+           "items": len(listing), "unchanged": unchanged, "m1": m1, "m2": m2,
+           "conversations": first["report"]["totals"]["imported"],
+           "messages": first["report"]["totals"]["messages"]}
+    print(f"{os.path.basename(rust)} round {r + 1}: dd {disk:.0f} MB/s; first {first['wall']:.2f} s, "
+          f"{media_bytes / 1e6 / first['wall']:.0f} MB/s of media, RSS {first['rss']:.1f} MiB, "
+          f"write_bytes {first['write_bytes'] / 1e6:.0f} MB, media {m1}; second "
+          f"{second['wall']:.2f} s, RSS {second['rss']:.1f} MiB, write_bytes "
+          f"{second['write_bytes'] / 1e6:.1f} MB, media {m2}, media dir unchanged: {unchanged}",
+          flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    return row
+
+
+def summary(rows, export, zip_mb):
     med = statistics.median
     media_mb = rows[0]["media_bytes"] / 1e6
     disk = med(r["disk"] for r in rows)

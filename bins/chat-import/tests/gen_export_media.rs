@@ -55,7 +55,7 @@ fn the_generated_media_export_imports_with_every_item_stored_once() {
     let mut expected = BTreeMap::new();
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).unwrap();
-        if !entry.name().ends_with(".dat") {
+        if !entry.name().unwrap().ends_with(".dat") {
             continue;
         }
         assert_eq!(entry.compression(), zip::CompressionMethod::Stored);
