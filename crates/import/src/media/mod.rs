@@ -313,7 +313,9 @@ impl MediaResolver {
                     .as_ref()
                     .is_none_or(|(p, _)| p != archive.as_ref())
                 {
-                    let file = BufReader::new(File::open(archive.as_ref())?);
+                    // A large buffer: entries are read 8 KiB at a time, one system call each
+                    // with the default buffer (190,000 calls for 1.5 GB of media).
+                    let file = BufReader::with_capacity(256 * 1024, File::open(archive.as_ref())?);
                     self.archive = Some((archive.to_path_buf(), zip::ZipArchive::new(file)?));
                 }
                 let Some((_, zip)) = self.archive.as_mut() else {

@@ -22,10 +22,21 @@
 //! few hundred with occasional pasted documents. Output is deterministic for a seed and written
 //! one conversation at a time (memory bounded by one conversation). The size of the largest
 //! conversation is printed at the end, to compare with the parser's peak RSS.
+//!
+//! `--media-mb N` writes a whole 2026 export zip instead (`--out export.zip`): `--mb` of
+//! `--profile real` conversations in `conversations-NNN.json` shards, with conversations that
+//! use N MB of media (`file-*.dat` / `file_*.dat` images and audio with real headers, padded
+//! with incompressible bytes) spread among them; see `media_zip.rs`. The media benchmark:
+//!
+//! ```sh
+//! gen_export --mb 512 --media-mb 1536 --seed 13 --out bench-data/chatgpt-media-2g.zip
+//! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufWriter, Write};
 
+mod media;
+mod media_zip;
 mod real;
 mod rng;
 mod text;
@@ -40,12 +51,16 @@ fn main() {
     let mut out: Option<String> = None;
     let mut seed: u64 = 42;
     let mut real = false;
+    let mut media_mb: Option<u64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--mb" => mb = args.next().and_then(|v| v.parse().ok()).expect("--mb N"),
             "--out" => out = args.next(),
             "--seed" => seed = args.next().and_then(|v| v.parse().ok()).expect("--seed N"),
+            "--media-mb" => {
+                media_mb = Some(args.next().and_then(|v| v.parse().ok()).expect("--media-mb N"))
+            }
             "--profile" => {
                 real = match args.next().as_deref() {
                     Some("real") => true,
@@ -54,11 +69,29 @@ fn main() {
                 }
             }
             other => panic!(
-                "unknown argument {other}; usage: --mb N --out PATH [--seed N] [--profile text|real]"
+                "unknown argument {other}; usage: --mb N --out PATH [--seed N] [--profile text|real] [--media-mb N]"
             ),
         }
     }
     let out = out.expect("--out PATH is required");
+    if let Some(media_mb) = media_mb {
+        let w = media_zip::write_media_zip(&out, mb * 1_000_000, media_mb * 1_000_000, seed)
+            .unwrap_or_else(|e| panic!("{out}: {e}"));
+        let zip_size = std::fs::metadata(&out).map_or(0, |m| m.len());
+        println!(
+            "wrote {out}: {:.1} MB zip; {} conversations in {} shards, {:.1} MB of JSON; {} media items ({} images, {} audio), {:.1} MB, largest {:.1} MB",
+            zip_size as f64 / 1e6,
+            w.conversations,
+            w.shards,
+            w.json_bytes as f64 / 1e6,
+            w.media_items,
+            w.images,
+            w.audio,
+            w.media_bytes as f64 / 1e6,
+            w.largest_item as f64 / 1e6
+        );
+        return;
+    }
     let target = mb * 1_000_000;
     let file = std::fs::File::create(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
     let mut w = BufWriter::with_capacity(1 << 20, file);
