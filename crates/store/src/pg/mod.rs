@@ -235,7 +235,8 @@ impl PgStore {
     }
 
     /// Checks that the stored search columns match their text (they are generated, so a
-    /// mismatch means the text search configuration changed under them).
+    /// mismatch means the text search configuration changed under them), and that each
+    /// conversation's kept message count and tag list match its rows.
     pub(crate) fn integrity_check(&self) -> Result<()> {
         let conn = self.conn()?;
         let mut c = conn.0.borrow_mut();
@@ -254,6 +255,25 @@ impl PgStore {
             return Err(Error::Corrupt(format!(
                 "{bad} rows have search columns that do not match their text; run \
                  `UPDATE convo_turns SET content = content` to recompute them"
+            )));
+        }
+        let stale: i64 = c
+            .client
+            .query_one(
+                "SELECT count(*) FROM convos c
+                 WHERE c.turn_count <> (SELECT count(*) FROM convo_turns WHERE convo_id = c.id)
+                    OR c.tag_names IS DISTINCT FROM (
+                        SELECT string_agg(tg.name, chr(31) ORDER BY lower(tg.name), tg.name)
+                        FROM convo_tags ct JOIN tags tg ON tg.id = ct.tag_id
+                        WHERE ct.convo_id = c.id)",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| pg_error(&self.target.name, "checking the listing columns", e))?;
+        if stale != 0 {
+            return Err(Error::Corrupt(format!(
+                "{stale} conversations have a message count or tag list that does not match \
+                 their messages and tags"
             )));
         }
         Ok(())
