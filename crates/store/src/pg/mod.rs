@@ -32,6 +32,8 @@ use self::conn::{
 };
 use self::repo::PgRepo;
 use crate::error::{Error, Result};
+use crate::types::{ListQuery, Page};
+use chat_model::Conversation;
 
 pub use self::schema::PG_SCHEMA_VERSION;
 
@@ -215,6 +217,28 @@ impl PgStore {
     /// Runs `f` in a write transaction behind the write lock.
     pub(crate) fn write<T>(&self, f: impl FnOnce(PgRepo<'_>) -> Result<T>) -> Result<T> {
         self.run(Mode::Write, f)
+    }
+
+    /// See [`crate::Store::list_conversations`]: one statement, outside any transaction (a
+    /// statement sees one snapshot by itself), so the busiest read makes one round trip
+    /// instead of three. A pooled connection found dead is replaced, as in `begin`.
+    pub(crate) fn list_conversations(&self, q: &ListQuery) -> Result<Page<Conversation>> {
+        let (sql, args, limit) = repo::conversations::list_statement(q);
+        let params = repo::conversations::refs(&args);
+        let mut attempts = self.pool.max_size() + 1;
+        loop {
+            let conn = self.conn()?;
+            let rows = PgRepo::new(&conn.0, &self.target.name).query_or_client_error(&sql, &params);
+            match rows {
+                Ok(rows) => return repo::conversations::list_page(&rows, limit),
+                Err(e) if is_connection_error(&e) && attempts > 1 => {
+                    conn.0.borrow_mut().broken = true;
+                    attempts -= 1;
+                    tracing::debug!(error = %e, "a pooled PostgreSQL connection had died; trying another");
+                }
+                Err(e) => return Err(pg_error(&self.target.name, "listing conversations", e)),
+            }
+        }
     }
 
     /// A bulk writer on a connection of its own from the pool.
