@@ -3,9 +3,10 @@
 same run, three rounds each, medians. Peak RSS from /usr/bin/time -v.
 
 usage: python3 bench/import_bench.py --mb 100 [--rounds 3] [--skip-python] [--profile text|real]
-       [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres]
+       [--pg-admin-url postgres://postgres@127.0.0.1:5432/postgres] [--pg-baseline BIN]
 With --pg-admin-url, each round also imports into a fresh PostgreSQL database (`chat_bench`,
-dropped and created through that URL with psql), alternating with the SQLite and Python runs.
+dropped and created through that URL with psql), alternating with the SQLite and Python runs;
+with --pg-baseline, another chat-import binary (an older build) does the same in each round.
 Run from the workspace root after `cargo build --release -p chat-import-cli` and
 `cargo build --release -p chat-parse-chatgpt --example gen_export`.
 """
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("--profile", choices=["text", "real"], default="text",
                     help="gen_export's profile: text-heavy, or shaped like real exports")
     ap.add_argument("--pg-admin-url", help="also import into PostgreSQL (a server this URL administers)")
+    ap.add_argument("--pg-baseline", help="another chat-import binary to import into PostgreSQL too")
     args = ap.parse_args()
 
     data = os.path.join(ROOT, "bench-data")
@@ -55,7 +57,7 @@ def main():
                         "--profile", args.profile], check=True)
     size_mb = os.path.getsize(export) / 1e6
     rust = os.path.join(TARGET, "release", "chat-import")
-    results = {"rust": [], "postgres": [], "python": []}
+    results = {"rust": [], "postgres": [], "postgres-baseline": [], "python": []}
     work = tempfile.mkdtemp(prefix="import-bench-", dir=data)
     try:
         for r in range(args.rounds):
@@ -63,13 +65,16 @@ def main():
             secs, rss, stdout = timed([rust, "--db", db, "--json", "--quiet", export])
             report = json.loads(stdout)
             results["rust"].append((secs, rss, report["totals"]["messages"], report["totals"]["imported"]))
-            if args.pg_admin_url:
+            pg_runs = [("postgres", rust)] if args.pg_admin_url else []
+            if args.pg_admin_url and args.pg_baseline:
+                pg_runs.append(("postgres-baseline", args.pg_baseline))
+            for name, binary in pg_runs[:: 1 if r % 2 == 0 else -1]:
                 for sql in ("DROP DATABASE IF EXISTS chat_bench WITH (FORCE)", "CREATE DATABASE chat_bench"):
                     subprocess.run(["psql", "-q", args.pg_admin_url, "-c", sql], check=True)
                 url = args.pg_admin_url.rsplit("/", 1)[0] + "/chat_bench"
-                secs, rss, stdout = timed([rust, "--db", url, "--json", "--quiet", export])
+                secs, rss, stdout = timed([binary, "--db", url, "--json", "--quiet", export])
                 report = json.loads(stdout)
-                results["postgres"].append((secs, rss, report["totals"]["messages"], report["totals"]["imported"]))
+                results[name].append((secs, rss, report["totals"]["messages"], report["totals"]["imported"]))
             if not args.skip_python:
                 db = os.path.join(work, f"python-{r}.db")
                 secs, rss, stdout = timed([sys.executable, os.path.join(ROOT, "bench", "python_importer.py"), export, db])
@@ -95,6 +100,8 @@ def main():
         print(f"chat-import into PostgreSQL / SQLite throughput ratio: {medians['rust'] / medians['postgres']:.2f}x")
         if "python" in medians:
             print(f"chat-import into PostgreSQL / python throughput ratio: {medians['python'] / medians['postgres']:.2f}x")
+        if "postgres-baseline" in medians:
+            print(f"chat-import into PostgreSQL / the baseline binary: {medians['postgres-baseline'] / medians['postgres']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,17 @@ impl Db {
             .map_err(ApiError::from)
     }
 
+    /// Runs `f` with the store on the blocking pool, for the store's own reads that need no
+    /// transaction from the caller ([`Store::list_conversations`]).
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Store) -> chat_store::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let store = self.store.clone();
+        web::block(move || f(&store)).await?.map_err(ApiError::from)
+    }
+
     /// Runs `f` in a write transaction on the API's writer thread, after the writes queued
     /// before it. The transaction runs to its end even if the caller goes away.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, ApiError>

@@ -8,6 +8,8 @@ use crate::facade::{BulkWriter, Repo};
 use crate::pg::conn::{is_postgres_url, redact};
 use crate::pg::PgStore;
 use crate::sqlite_store::SqliteStore;
+use crate::types::{ListQuery, Page};
+use chat_model::Conversation;
 
 /// A handle on one chat database. Cheap to clone; share it between threads.
 #[derive(Clone, Debug)]
@@ -101,6 +103,16 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(s) => s.read(|r| f(&Repo::sqlite(r))),
             Backend::Postgres(p) => p.read(|r| f(&Repo::postgres(r))),
+        }
+    }
+
+    /// A page of conversations: what `read(|r| r.list_conversations(q))` returns. On PostgreSQL
+    /// it is one statement outside any transaction (a statement sees one snapshot by itself),
+    /// which saves the `BEGIN` and `COMMIT` round trips on the library's busiest read.
+    pub fn list_conversations(&self, q: &ListQuery) -> Result<Page<Conversation>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.read(|r| r.list_conversations(q)),
+            Backend::Postgres(p) => p.list_conversations(q),
         }
     }
 

@@ -79,10 +79,10 @@ impl Conversations {
         }
     }
 
-    /// A page of conversations.
+    /// A page of conversations (one statement, see [`chat_store::Store::list_conversations`]).
     pub(crate) async fn list(&self, query: ListQuery) -> Result<Page<Conversation>, ApiError> {
         self.db
-            .read(move |repo| repo.list_conversations(&query))
+            .blocking(move |store| store.list_conversations(&query))
             .await
     }
 

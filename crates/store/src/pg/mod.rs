@@ -33,6 +33,8 @@ use self::conn::{
 };
 use self::repo::PgRepo;
 use crate::error::{Error, Result};
+use crate::types::{ListQuery, Page};
+use chat_model::Conversation;
 
 pub use self::schema::PG_SCHEMA_VERSION;
 
@@ -232,6 +234,28 @@ impl PgStore {
         self.run(Mode::Unlocked, f)
     }
 
+    /// See [`crate::Store::list_conversations`]: one statement, outside any transaction (a
+    /// statement sees one snapshot by itself), so the busiest read makes one round trip
+    /// instead of three. A pooled connection found dead is replaced, as in `begin`.
+    pub(crate) fn list_conversations(&self, q: &ListQuery) -> Result<Page<Conversation>> {
+        let (sql, args, limit) = repo::conversations::list_statement(q);
+        let params = repo::conversations::refs(&args);
+        let mut attempts = self.pool.max_size() + 1;
+        loop {
+            let conn = self.conn()?;
+            let rows = PgRepo::new(&conn.0, &self.target.name).query_or_client_error(&sql, &params);
+            match rows {
+                Ok(rows) => return repo::conversations::list_page(&rows, limit),
+                Err(e) if is_connection_error(&e) && attempts > 1 => {
+                    conn.0.borrow_mut().broken = true;
+                    attempts -= 1;
+                    tracing::debug!(error = %e, "a pooled PostgreSQL connection had died; trying another");
+                }
+                Err(e) => return Err(pg_error(&self.target.name, "listing conversations", e)),
+            }
+        }
+    }
+
     /// A bulk writer on a connection of its own from the pool.
     pub(crate) fn bulk_writer(&self) -> Result<bulk::PgBulkWriter> {
         Ok(bulk::PgBulkWriter::new(
@@ -250,7 +274,8 @@ impl PgStore {
     }
 
     /// Checks that the stored search columns match their text (they are generated, so a
-    /// mismatch means the text search configuration changed under them).
+    /// mismatch means the text search configuration changed under them), and that each
+    /// conversation's kept message count and tag list match its rows.
     pub(crate) fn integrity_check(&self) -> Result<()> {
         let conn = self.conn()?;
         let mut c = conn.0.borrow_mut();
@@ -269,6 +294,25 @@ impl PgStore {
             return Err(Error::Corrupt(format!(
                 "{bad} rows have search columns that do not match their text; run \
                  `UPDATE convo_turns SET content = content` to recompute them"
+            )));
+        }
+        let stale: i64 = c
+            .client
+            .query_one(
+                "SELECT count(*) FROM convos c
+                 WHERE c.turn_count <> (SELECT count(*) FROM convo_turns WHERE convo_id = c.id)
+                    OR c.tag_names IS DISTINCT FROM (
+                        SELECT string_agg(tg.name, chr(31) ORDER BY lower(tg.name), tg.name)
+                        FROM convo_tags ct JOIN tags tg ON tg.id = ct.tag_id
+                        WHERE ct.convo_id = c.id)",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| pg_error(&self.target.name, "checking the listing columns", e))?;
+        if stale != 0 {
+            return Err(Error::Corrupt(format!(
+                "{stale} conversations have a message count or tag list that does not match \
+                 their messages and tags"
             )));
         }
         Ok(())

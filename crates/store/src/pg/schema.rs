@@ -70,6 +70,10 @@ CREATE TABLE convos (
     content_hash         bytea,                        -- xxh3-128 of the parsed import
     extra                text,                         -- JSON: import attachments and raw fields
     title_tsv            tsvector GENERATED ALWAYS AS (to_tsvector('chat_simple', title)) STORED,
+    -- What a listing shows, kept by the triggers below so that a page reads no other table:
+    -- the number of messages, and the tag names sorted and joined by chr(31) (NULL: none).
+    turn_count           bigint NOT NULL DEFAULT 0,
+    tag_names            text,
     UNIQUE (source, source_id)
 );
 CREATE INDEX convos_updated ON convos (updated_at DESC, id DESC);
@@ -94,8 +98,10 @@ CREATE TABLE convo_turns (
     -- Search columns, recomputed by PostgreSQL on every insert and update.
     tsv        tsvector GENERATED ALWAYS AS (to_tsvector('chat_simple', content)) STORED,
     -- The CJK runs of a visible message, joined by spaces (what SQLite's trigram table holds).
+    -- ASCII-only text (as many bytes as characters) skips the regex: a cheap test first.
     cjk        text GENERATED ALWAYS AS (
-        CASE WHEN NOT hidden AND content ~ '["#,
+        CASE WHEN NOT hidden AND octet_length(content) <> char_length(content)
+                  AND content ~ '["#,
     cjk_ranges!(),
     r#"]'
              THEN btrim(regexp_replace(content, '[^"#,
@@ -140,6 +146,39 @@ BEGIN
 END $$;
 CREATE TRIGGER convo_tags_gc AFTER DELETE ON convo_tags
     FOR EACH ROW EXECUTE FUNCTION convo_tags_gc();
+
+-- convos.turn_count and convos.tag_names, kept once per statement (a COPY of a whole batch
+-- updates each of its conversations once). A message never moves to another conversation
+-- and a tag is never renamed, so inserts and deletes are all that change them.
+CREATE FUNCTION convo_turns_counted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE convos c SET turn_count = c.turn_count + d.n
+        FROM (SELECT convo_id, count(*) AS n FROM changed GROUP BY convo_id) d
+        WHERE c.id = d.convo_id;
+    ELSE
+        UPDATE convos c SET turn_count = c.turn_count - d.n
+        FROM (SELECT convo_id, count(*) AS n FROM changed GROUP BY convo_id) d
+        WHERE c.id = d.convo_id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER convo_turns_added AFTER INSERT ON convo_turns REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION convo_turns_counted();
+CREATE TRIGGER convo_turns_removed AFTER DELETE ON convo_turns REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION convo_turns_counted();
+CREATE FUNCTION convo_tags_named() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE convos c SET tag_names = (
+        SELECT string_agg(tg.name, chr(31) ORDER BY lower(tg.name), tg.name)
+        FROM convo_tags ct JOIN tags tg ON tg.id = ct.tag_id WHERE ct.convo_id = c.id)
+    WHERE c.id IN (SELECT convo_id FROM changed);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER convo_tags_added AFTER INSERT ON convo_tags REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION convo_tags_named();
+CREATE TRIGGER convo_tags_removed AFTER DELETE ON convo_tags REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION convo_tags_named();
 
 CREATE TABLE import_runs (
     id          text COLLATE "C" PRIMARY KEY,

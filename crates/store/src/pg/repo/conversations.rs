@@ -3,6 +3,7 @@
 use chat_model::timestamp::{now, to_millis};
 use chat_model::{Conversation, ConversationId, FolderPath, Source, Timestamp};
 use postgres::types::ToSql;
+use postgres::Row;
 
 use super::rows::{conversation, pg_text, CONVERSATION_COLUMNS};
 use super::PgRepo;
@@ -23,10 +24,10 @@ pub(super) fn archived_sql(filter: ArchivedFilter, column: &str) -> String {
 }
 
 /// Query parameters of any type, owned, for statements built piece by piece.
-pub(super) type Args = Vec<Box<dyn ToSql + Sync>>;
+pub(crate) type Args = Vec<Box<dyn ToSql + Sync>>;
 
 /// `args` as the slice the client takes.
-pub(super) fn refs(args: &Args) -> Vec<&(dyn ToSql + Sync)> {
+pub(crate) fn refs(args: &Args) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| &**a as &(dyn ToSql + Sync)).collect()
 }
 
@@ -70,69 +71,9 @@ impl PgRepo<'_> {
 
     /// See [`crate::Repo::list_conversations`].
     pub(crate) fn list_conversations(&self, q: &ListQuery) -> Result<Page<Conversation>> {
-        let limit = match q.limit {
-            0 => 50,
-            n => n.min(MAX_PAGE),
-        };
-        let mut sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM convos c WHERE {}",
-            archived_sql(q.archived, "c.archived_at")
-        );
-        let mut args: Args = Vec::new();
-        if let Some(source) = q.source {
-            args.push(Box::new(source.as_str().to_owned()));
-            sql.push_str(&format!(" AND c.source = ${}", args.len()));
-        }
-        if let Some(folder) = q.folder.as_ref().filter(|f| !f.is_root()) {
-            args.push(Box::new(folder.as_str().to_owned()));
-            let exact = args.len();
-            args.push(Box::new(format!("{}/%", like_escape(folder.as_str()))));
-            sql.push_str(&format!(
-                " AND (c.folder = ${exact} OR c.folder LIKE ${} ESCAPE '\\')",
-                args.len()
-            ));
-        }
-        if let Some(tag) = &q.tag {
-            args.push(Box::new(tag.as_str().to_owned()));
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM convo_tags ct JOIN tags tg ON tg.id = ct.tag_id
-                   WHERE ct.convo_id = c.id AND lower(tg.name) = lower(${}))",
-                args.len()
-            ));
-        }
-        if let Some(after) = q.updated_after {
-            args.push(Box::new(to_millis(after)));
-            sql.push_str(&format!(" AND c.updated_at >= ${}", args.len()));
-        }
-        if let Some(before) = q.updated_before {
-            args.push(Box::new(to_millis(before)));
-            sql.push_str(&format!(" AND c.updated_at < ${}", args.len()));
-        }
-        if let Some(cursor) = &q.cursor {
-            args.push(Box::new(cursor.updated_at));
-            let at = args.len();
-            args.push(Box::new(cursor.id.clone()));
-            sql.push_str(&format!(
-                " AND (c.updated_at, c.id) < (${at}, ${})",
-                args.len()
-            ));
-        }
-        sql.push_str(&format!(
-            " ORDER BY c.updated_at DESC, c.id DESC LIMIT {}",
-            limit + 1
-        ));
+        let (sql, args, limit) = list_statement(q);
         let rows = self.query("listing conversations", &sql, &refs(&args))?;
-        let mut items = rows.iter().map(conversation).collect::<Result<Vec<_>>>()?;
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|c| Cursor {
-                updated_at: to_millis(c.updated_at),
-                id: c.id.as_str().to_owned(),
-            })
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        list_page(&rows, limit)
     }
 
     fn update_conversation_row(
@@ -239,4 +180,76 @@ impl PgRepo<'_> {
             .map(|r| Ok(ConversationId::from_string(r.try_get::<_, String>(0)?)))
             .collect()
     }
+}
+
+/// The statement of a list page (see [`crate::Repo::list_conversations`]): SQL, parameters,
+/// and the page size (the statement asks for one row more, to know whether a page follows).
+pub(crate) fn list_statement(q: &ListQuery) -> (String, Args, u32) {
+    let limit = match q.limit {
+        0 => 50,
+        n => n.min(MAX_PAGE),
+    };
+    let mut sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM convos c WHERE {}",
+        archived_sql(q.archived, "c.archived_at")
+    );
+    let mut args: Args = Vec::new();
+    if let Some(source) = q.source {
+        args.push(Box::new(source.as_str().to_owned()));
+        sql.push_str(&format!(" AND c.source = ${}", args.len()));
+    }
+    if let Some(folder) = q.folder.as_ref().filter(|f| !f.is_root()) {
+        args.push(Box::new(folder.as_str().to_owned()));
+        let exact = args.len();
+        args.push(Box::new(format!("{}/%", like_escape(folder.as_str()))));
+        sql.push_str(&format!(
+            " AND (c.folder = ${exact} OR c.folder LIKE ${} ESCAPE '\\')",
+            args.len()
+        ));
+    }
+    if let Some(tag) = &q.tag {
+        args.push(Box::new(tag.as_str().to_owned()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM convo_tags ct JOIN tags tg ON tg.id = ct.tag_id
+                   WHERE ct.convo_id = c.id AND lower(tg.name) = lower(${}))",
+            args.len()
+        ));
+    }
+    if let Some(after) = q.updated_after {
+        args.push(Box::new(to_millis(after)));
+        sql.push_str(&format!(" AND c.updated_at >= ${}", args.len()));
+    }
+    if let Some(before) = q.updated_before {
+        args.push(Box::new(to_millis(before)));
+        sql.push_str(&format!(" AND c.updated_at < ${}", args.len()));
+    }
+    if let Some(cursor) = &q.cursor {
+        args.push(Box::new(cursor.updated_at));
+        let at = args.len();
+        args.push(Box::new(cursor.id.clone()));
+        sql.push_str(&format!(
+            " AND (c.updated_at, c.id) < (${at}, ${})",
+            args.len()
+        ));
+    }
+    sql.push_str(&format!(
+        " ORDER BY c.updated_at DESC, c.id DESC LIMIT {}",
+        limit + 1
+    ));
+    (sql, args, limit)
+}
+
+/// The page of the rows of [`list_statement`].
+pub(crate) fn list_page(rows: &[Row], limit: u32) -> Result<Page<Conversation>> {
+    let mut items = rows.iter().map(conversation).collect::<Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|c| Cursor {
+            updated_at: to_millis(c.updated_at),
+            id: c.id.as_str().to_owned(),
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
 }

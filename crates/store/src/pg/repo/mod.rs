@@ -5,7 +5,7 @@
 //! branch, search terms, snippets, statistics by month) are the SQLite repository's own
 //! functions, shared, so both backends apply them the same way.
 
-mod conversations;
+pub(crate) mod conversations;
 mod extras;
 mod imports;
 mod media;
@@ -59,19 +59,33 @@ impl<'c> PgRepo<'c> {
 
     /// The prepared statement for `sql`, from the connection's cache.
     fn statement(&self, sql: &str) -> Result<Statement> {
+        self.cached(sql)
+            .map_err(|e| pg_error(self.target, "preparing a statement", e))
+    }
+
+    /// [`Self::statement`] with the client's error.
+    fn cached(&self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
         let mut c = self.conn.borrow_mut();
         if let Some(s) = c.statements.get(sql) {
             return Ok(s.clone());
         }
-        let s = c
-            .client
-            .prepare(sql)
-            .map_err(|e| pg_error(self.target, "preparing a statement", e))?;
+        let s = c.client.prepare(sql)?;
         if c.statements.len() >= STATEMENT_CACHE {
             c.statements.clear();
         }
         c.statements.insert(sql.to_owned(), s.clone());
         Ok(s)
+    }
+
+    /// Every row of `sql`, with the client's error, for a caller that tries another
+    /// connection when this one turns out dead.
+    pub(crate) fn query_or_client_error(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> std::result::Result<Vec<Row>, postgres::Error> {
+        let s = self.cached(sql)?;
+        self.conn.borrow_mut().client.query(&s, params)
     }
 
     /// Every row of `sql`.

@@ -25,10 +25,7 @@ pub(crate) const MESSAGE_TABLES: &str =
 pub(crate) const CONVERSATION_COLUMNS: &str =
     "c.id, c.source, c.source_id, c.title, c.folder, c.created_at, \
      c.updated_at, c.archived_at, c.summary, c.current_turn_id, c.forked_from_convo_id, \
-     c.forked_from_turn_id, \
-     (SELECT count(*) FROM convo_turns WHERE convo_id = c.id), \
-     (SELECT string_agg(tg.name, chr(31) ORDER BY lower(tg.name), tg.name) FROM convo_tags ct \
-        JOIN tags tg ON tg.id = ct.tag_id WHERE ct.convo_id = c.id)";
+     c.forked_from_turn_id, c.turn_count, c.tag_names";
 
 /// A message read from [`MESSAGE_COLUMNS`].
 pub(crate) fn message(row: &Row) -> Result<Message> {

@@ -30,6 +30,11 @@ use crate::types::{SearchHit, SearchQuery};
 
 /// `ts_rank` normalisation: divide by 1 + the log of the document length.
 const RANK_NORMALISATION: i32 = 1;
+/// Most matching messages ranked per search: the newest ones. `ts_rank` reads each ranked
+/// message's `tsvector` (about 10 µs a message), so ranking every match of a frequent word
+/// costs more than the search's whole budget; a term matching more messages than this ranks
+/// its newest matches only (see "Search" in `docs/architecture.md`).
+const RANK_CANDIDATES: usize = 1000;
 
 /// A term as one `to_tsquery` operand: quoted, so nothing in it is syntax.
 fn quoted(term: &Term) -> String {
@@ -202,12 +207,18 @@ impl PgRepo<'_> {
         let query = tsquery(terms, 1, &mut args);
         let filters = filters(q, true, &mut args);
         let hidden = if hidden { "t.hidden" } else { "NOT t.hidden" };
+        // The newest `RANK_CANDIDATES` matches (found through the index, ordered by `seq`,
+        // which reads no `tsvector`), then only those ranked.
         let sql = format!(
-            "WITH best AS (
-                SELECT t.seq, t.convo_id, c.title, t.id, t.role, t.created_at,
-                       ts_rank(t.tsv, {query}, {RANK_NORMALISATION})::float8 AS score
+            "WITH candidates AS MATERIALIZED (
+                SELECT t.seq, c.title
                 FROM convo_turns t JOIN convos c ON c.id = t.convo_id
                 WHERE t.tsv @@ {query} AND {hidden} AND {filters}
+                ORDER BY t.seq DESC LIMIT {RANK_CANDIDATES}),
+             best AS (
+                SELECT t.seq, t.convo_id, k.title, t.id, t.role, t.created_at,
+                       ts_rank(t.tsv, {query}, {RANK_NORMALISATION})::float8 AS score
+                FROM candidates k JOIN convo_turns t ON t.seq = k.seq
                 ORDER BY score DESC, t.seq DESC LIMIT {limit})
              SELECT b.*, ts_headline('chat_simple', {}, {query}, '{}')
              FROM best b JOIN convo_turns t ON t.seq = b.seq
