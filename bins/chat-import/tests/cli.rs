@@ -115,6 +115,38 @@ fn chatgpt_sharded_export_follows_the_manifest_and_reports_the_missing_shard() {
 }
 
 #[test]
+fn a_real_2026_manifest_with_export_files_imports_with_status_0() {
+    // The shape real exports carry (`export_files`, every file of every part), as opposed to
+    // the `logical_files` shape of the sharded fixture above.
+    let media = fixtures().join("../media/chatgpt-2026");
+    let mut listed = Vec::new();
+    for e in std::fs::read_dir(&media).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+        let size = std::fs::metadata(&p).unwrap().len();
+        listed.push(serde_json::json!({"path": name, "size_bytes": size}));
+    }
+    let manifest = serde_json::json!({"version": 1, "export_files": listed}).to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = tmp.path().join("export.zip");
+    zip_dir(
+        &media,
+        &zip,
+        &[("export_manifest.json", manifest.as_bytes())],
+    );
+    let db = tmp.path().join("chat.db");
+    let run = import(&db, &[], &[&zip]);
+    assert_eq!(run.code, 0, "{}\n{}", run.report, run.stderr);
+    assert_eq!(totals(&run)["failed"], 0, "{}", run.report);
+    assert!(
+        totals(&run)["imported"].as_u64().unwrap() > 0,
+        "{}",
+        run.report
+    );
+    assert_eq!(totals(&run)["media"]["stored"], 5, "{}", run.report);
+}
+
+#[test]
 fn claude_zip_is_detected_as_claude_not_chatgpt() {
     let tmp = tempfile::tempdir().unwrap();
     let zip = tmp.path().join("data-claude.zip");

@@ -4,8 +4,10 @@
 //! in place). Inside a folder or archive the layouts of the providers are recognised:
 //!
 //! * ChatGPT 2026 sharded exports: `export_manifest.json` lists the shards of
-//!   `conversations.json` in order; they are read in that order, and a shard the manifest lists
-//!   but the archive lacks is reported (the present shards still import).
+//!   `conversations.json` (`export_files: [{path, size_bytes}]` in real exports, or
+//!   `logical_files["conversations.json"].files`); they are read in that order, and a shard the
+//!   manifest lists but the archive lacks is reported (the present shards still import). A
+//!   manifest of another shape is passed over: the shards are then read in name order.
 //! * VS Code `chatSessions/`: when one session is stored both as `<id>.json` and `<id>.jsonl`,
 //!   the `.jsonl` mutation log wins (it is the newer storage).
 //! * Everything else is decided per file by content (see the pipeline's detection), so Claude's
@@ -309,7 +311,11 @@ fn arrange(label: &str, files: Vec<(String, Origin)>, opener: &Opener, plan: &mu
         };
         let dir = parent_of(&manifest).to_owned();
         match read_manifest(opener, origin) {
-            Ok(shards) => {
+            // A manifest of a shape this importer does not know: the shards go in name order.
+            Ok(None) => {
+                tracing::debug!(manifest = %origin.display(), "export_manifest.json of an unknown shape; shards read in name order");
+            }
+            Ok(Some(shards)) => {
                 for shard in shards {
                     let rel = join(&dir, &shard);
                     match by_rel.get(&rel) {
@@ -395,25 +401,52 @@ fn arrange(label: &str, files: Vec<(String, Origin)>, opener: &Opener, plan: &mu
     plan.units.extend(units);
 }
 
-/// The ordered shard names of `conversations.json` in a 2026 ChatGPT manifest.
-fn read_manifest(opener: &Opener, origin: &Origin) -> Result<Vec<String>, String> {
+/// The ordered shard names of `conversations.json` in a 2026 ChatGPT manifest, which comes in
+/// two shapes (`../shared/formats/changes-2026.md`): `export_files: [{path, size_bytes}]`,
+/// listing every file of every part (the conversation shards are picked out by name), or
+/// `logical_files["conversations.json"].files`. `None` for another shape.
+fn read_manifest(opener: &Opener, origin: &Origin) -> Result<Option<Vec<String>>, String> {
     let bytes = opener
         .head(origin, 16 * 1024 * 1024)
         .map_err(|e| e.to_string())?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-    let files = value
+    let name_of = |f: &serde_json::Value| match f {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Object(o) => ["name", "path", "file", "filename"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(|v| v.as_str()).map(str::to_owned)),
+        _ => None,
+    };
+    let safe = |s: &String| !s.contains("..") && !s.starts_with('/');
+    if let Some(files) = value
         .pointer("/logical_files/conversations.json/files")
         .and_then(|f| f.as_array())
-        .ok_or_else(|| "it has no logical_files[\"conversations.json\"].files list".to_owned())?;
-    Ok(files
-        .iter()
-        .filter_map(|f| match f {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Object(o) => ["name", "path", "file", "filename"]
-                .iter()
-                .find_map(|k| o.get(*k).and_then(|v| v.as_str()).map(str::to_owned)),
-            _ => None,
+    {
+        return Ok(Some(
+            files.iter().filter_map(name_of).filter(safe).collect(),
+        ));
+    }
+    if let Some(files) = value.get("export_files").and_then(|f| f.as_array()) {
+        let mut shards: Vec<String> = files
+            .iter()
+            .filter_map(name_of)
+            .filter(safe)
+            .filter(|p| is_conversation_shard(p.rsplit('/').next().unwrap_or(p)))
+            .collect();
+        shards.sort();
+        return Ok(Some(shards));
+    }
+    Ok(None)
+}
+
+/// `conversations.json` or `conversations-<digits>.json`.
+fn is_conversation_shard(name: &str) -> bool {
+    name.strip_prefix("conversations")
+        .and_then(|rest| rest.strip_suffix(".json"))
+        .is_some_and(|mid| {
+            mid.is_empty()
+                || mid
+                    .strip_prefix('-')
+                    .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         })
-        .filter(|s| !s.contains("..") && !s.starts_with('/'))
-        .collect())
 }

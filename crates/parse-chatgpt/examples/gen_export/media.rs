@@ -99,7 +99,11 @@ pub fn plan_assets(rng: &mut Rng, budget: u64) -> Vec<Asset> {
         let n = assets.len() as u64;
         let (format, size) = if n < big {
             // One long recording per 700 MB, spread over the export by the shuffle below.
-            let f = if n.is_multiple_of(2) { Format::Wav } else { Format::Ogg };
+            let f = if n.is_multiple_of(2) {
+                Format::Wav
+            } else {
+                Format::Ogg
+            };
             (f, 100_000_000 + rng.below(60_000_000))
         } else if rng.chance(0.05) {
             let f = [Format::Wav, Format::Mp3, Format::Ogg][rng.below(3) as usize];
