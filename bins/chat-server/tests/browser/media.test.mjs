@@ -119,6 +119,7 @@ test('an imported image renders from its stored bytes and opens full size', asyn
   await page.keyboard.press('Escape');
   await box.waitFor({ state: 'detached' });
   assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('media-image')), true, 'focus returns to the thumbnail');
+  await page.locator('.transcript').evaluate((el) => { el.scrollTop = 0; });
   await screenshot(page, 'desktop-media-conversation');
 });
 

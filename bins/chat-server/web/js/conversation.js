@@ -344,7 +344,6 @@ export class ConversationView {
           break;
         case 'audio':
           if (p.transcript && !(m.content || '').includes(p.transcript.trim())) out.push(h('div', { class: 'part part-file' }, `Audio transcript: “${p.transcript}”`));
-          else if (!p.reference && !p.media) out.push(h('div', { class: 'part part-file' }, 'Audio (not kept by the export)'));
           break;
         case 'attachment':
           if (p.extracted_text) {
