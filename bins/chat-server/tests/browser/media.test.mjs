@@ -13,6 +13,9 @@ import { startServer, launch, watchedPage, screenshot, REPO, DESKTOP } from './h
 
 const MEDIA = path.join(REPO, 'fixtures', 'media', 'chatgpt-2026');
 const MEDIA_FILES = fs.readdirSync(MEDIA).map((f) => path.join(MEDIA, f));
+// A 960 × 540 PNG, a PDF and an MP4 (a header only: enough for its type, not for playback).
+const WIDE = path.join(REPO, 'fixtures', 'media', 'chatgpt-2026-ui');
+const WIDE_FILES = fs.readdirSync(WIDE).map((f) => path.join(WIDE, f));
 const CLAUDE = path.join(REPO, 'fixtures', 'claude', 'attachments.json');
 const TITLE = 'Photos and a voice note';
 const TOKEN = 'media-ui-s3cret';
@@ -169,6 +172,40 @@ test('HTML and SVG attachments are download chips, never rendered', async () => 
   assert.equal(await page.locator('iframe, object, embed').count(), 0);
   assert.deepEqual(events.dialogs, [], 'no script of the SVG or HTML ran');
   assert.deepEqual(events.errors, []);
+});
+
+test('a large image is a bounded thumbnail that opens full size; a PDF is a chip, a video a player', async () => {
+  await importThroughPicker(WIDE_FILES);
+  const conv = await conversation(server.api, 'A wide picture, a report and a clip');
+  const list = attachments(conv);
+  const wide = list.find((a) => a.width === 960);
+  const pdf = list.find((a) => a.mime_type === 'application/pdf');
+  const clip = list.find((a) => (a.mime_type || '').startsWith('video/'));
+  assert.ok(wide && pdf && clip, `the fixture's media are stored: ${JSON.stringify(list)}`);
+  await openConversation(conv.id);
+
+  const img = await loadedImage(wide.media_id);
+  assert.equal(img.naturalWidth, 960);
+  assert.equal([img.width, img.height].join('x'), '240x135', 'scaled to fit 240 px, aspect kept, before loading');
+  const box = await page.locator(`img.media-thumb[data-media-id="${wide.media_id}"]`).boundingBox();
+  assert.ok(box.width <= 240 && box.height <= 240, `the thumbnail is bounded (${box.width}×${box.height})`);
+  await page.locator(`button.media-image:has(img[data-media-id="${wide.media_id}"])`).click();
+  const full = page.locator('dialog.lightbox[open] img');
+  await page.waitForFunction(() => document.querySelector('dialog.lightbox img')?.naturalWidth > 0);
+  assert.ok((await full.boundingBox()).width > 600, 'the full-size view is larger than the thumbnail');
+  await page.locator('dialog.lightbox .lightbox-close').click();
+  await page.locator('dialog.lightbox').waitFor({ state: 'detached' });
+
+  const chip = page.locator(`a.media-file[data-media-id="${pdf.media_id}"]`);
+  assert.equal(await chip.getAttribute('download'), 'report.pdf');
+  assert.match(await chip.textContent(), /report\.pdf.*application\/pdf · 193 B/);
+  assert.deepEqual(await inlineRenderers(pdf.media_id), []);
+
+  const video = page.locator(`video.media-video[data-media-id="${clip.media_id}"]`);
+  await video.waitFor();
+  assert.equal(await video.getAttribute('preload'), 'none');
+  assert.equal(await video.evaluate((el) => el.controls), true);
+  assert.equal(await page.locator('iframe, object, embed').count(), 0);
 });
 
 test('media the export lacks show a labelled placeholder', async () => {
