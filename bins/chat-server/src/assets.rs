@@ -15,9 +15,9 @@ use rust_embed::RustEmbed;
 struct Web;
 
 /// The page's policy (as in `index.html`), plus what only a header can say.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-                   frame-ancestors 'none'";
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+                   img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+                   object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Registers the UI routes. Call after the API's `configure`, so `/api` routes win.
 pub fn configure(cfg: &mut web::ServiceConfig) {

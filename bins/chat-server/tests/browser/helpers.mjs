@@ -18,13 +18,16 @@ export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Starts chat-server with a fresh database; resolves { base, api, stop, tmp, logs }. */
-export async function startServer() {
-  // No token and no model: the loopback server needs no token and chats with the offline provider.
-  // Its deltas come 60 ms apart (default 15 ms), so a reply streams for a couple of seconds and a
-  // test can stop it midway even on a loaded machine.
+/**
+ * Starts chat-server with a fresh database (plus `extraArgs`, e.g. `['--token', t]`); resolves
+ * { base, api, stop, tmp, logs }.
+ */
+export async function startServer(extraArgs = []) {
+  // No token and no model by default: the loopback server needs no token and chats with the
+  // offline provider. Its deltas come 60 ms apart (default 15 ms), so a reply streams for a
+  // couple of seconds and a test can stop it midway even on a loaded machine.
   const uploads = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-ui-uploads-'));
-  const server = await spawnServer(['--upload-dir', uploads, '--offline-delay-ms', '60'], { tmpPrefix: 'chat-ui-test-' });
+  const server = await spawnServer(['--upload-dir', uploads, '--offline-delay-ms', '60', ...extraArgs], { tmpPrefix: 'chat-ui-test-' });
   const { base, tmp, logs } = server;
   const stop = async () => {
     await server.stop();
@@ -40,8 +43,8 @@ export async function startServer() {
   return { base, api: (p, init) => apiCall(base, p, init), stop, tmp, logs };
 }
 
-async function apiCall(base, p, { method = 'GET', body } = {}) {
-  const init = { method, headers: {} };
+async function apiCall(base, p, { method = 'GET', body, token } = {}) {
+  const init = { method, headers: token ? { Authorization: `Bearer ${token}` } : {} };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';

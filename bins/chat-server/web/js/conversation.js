@@ -12,6 +12,7 @@ import { api, qs, enc, apiUrl, getToken, download, ApiError } from './api.js';
 import { h, mount, timeEl, plural, debounce } from './dom.js';
 import { renderMarkdown, codeBlock, safeHref, copyText } from './markdown.js';
 import { icon } from './icons.js';
+import { attachmentsEl, formatBytes } from './media.js';
 import { requestId } from './ws.js';
 import {
   badge, conversationHref, go, emit, on, toast, errorText, confirmDialog, promptDialog,
@@ -311,7 +312,7 @@ export class ConversationView {
       id: `m-${m.id}`,
       'data-id': m.id,
       'data-role': role,
-    }, head, body, parts, this.actionsEl(m, isStreaming));
+    }, head, body, attachmentsEl(m, this.conv?.source), parts, this.actionsEl(m, isStreaming));
     if (m.hidden) {
       return h('details', { class: 'hidden-msg', 'data-id': m.id, open: m.id === this.highlight },
         h('summary', {}, icon('eye', { size: 14 }), ` Hidden ${label.toLowerCase()} message`, m.content ? `: ${m.content.slice(0, 80)}` : ''),
@@ -336,14 +337,19 @@ export class ConversationView {
         case 'code':
           if (!(m.content || '').includes((p.text || '').trim())) out.push(codeBlock(p.text || '', p.language || ''));
           break;
+        // Images, audio and files with bytes or a reference are the message's `attachments`,
+        // drawn by media.js; what is left here is what they do not show.
         case 'image':
-          out.push(h('div', { class: 'part part-file' }, `Image${p.reference ? `: ${p.reference}` : ''}${p.width && p.height ? ` (${p.width}×${p.height})` : ''}`));
+          if (!p.reference && !p.media && !p.data) out.push(h('div', { class: 'part part-file' }, 'Image (not kept by the export)'));
           break;
         case 'audio':
-          out.push(h('div', { class: 'part part-file' }, 'Audio', p.transcript ? `: “${p.transcript}”` : ''));
+          if (p.transcript && !(m.content || '').includes(p.transcript.trim())) out.push(h('div', { class: 'part part-file' }, `Audio transcript: “${p.transcript}”`));
           break;
         case 'attachment':
-          out.push(h('div', { class: 'part part-file' }, `Attachment: ${p.name}${p.size ? ` (${formatBytes(p.size)})` : ''}`));
+          if (p.extracted_text) {
+            out.push(h('details', { class: 'part part-extracted' },
+              h('summary', {}, `Text of ${p.name}${p.size ? ` (${formatBytes(p.size)})` : ''}`), codeBlock(p.extracted_text, '')));
+          }
           break;
         case 'citation': {
           const href = safeHref(p.url);
@@ -775,11 +781,5 @@ export class ConversationView {
 function autoGrow(ta) {
   ta.style.height = 'auto';
   ta.style.height = `${Math.min(ta.scrollHeight, 240)}px`;
-}
-
-function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 

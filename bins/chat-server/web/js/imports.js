@@ -22,7 +22,7 @@ export class ImportView {
       const job = this.jobs.get(id);
       // Events and polls race: an event sent while the job ran can arrive after the poll saw
       // it finish. A finished job never goes back to running.
-      if (job && (job.finished_at || job.status === 'done' || job.status === 'failed')) return;
+      if (job && (job.finished_at || isFinished(job))) return;
       this.jobs.set(id, { ...(job || { id }), status, progress });
       this.renderJob(id);
       // The poll converges on the server's final view (report included) whatever the events do.
@@ -114,7 +114,9 @@ export class ImportView {
   }
 
   track(id, initial) {
-    if (initial) this.jobs.set(id, initial);
+    // The upload's answer can come after a live event already said the job finished: a
+    // finished job is never shown queued again.
+    if (initial && !isFinished(this.jobs.get(id))) this.jobs.set(id, initial);
     else if (!this.jobs.has(id)) this.jobs.set(id, { id, status: 'queued', progress: {} });
     this.renderJob(id);
     this.poll(id);
@@ -137,9 +139,12 @@ export class ImportView {
           await sleep(POLL_MS * 3);
           continue;
         }
-        this.jobs.set(id, view);
-        this.renderJob(id);
-        if (view.status === 'done' || view.status === 'failed') {
+        // A poll answered before a live event said "finished" must not take the job back.
+        if (isFinished(view) || !isFinished(this.jobs.get(id))) {
+          this.jobs.set(id, view);
+          this.renderJob(id);
+        }
+        if (isFinished(view)) {
           emit('library-changed');
           this.loadRecent();
           return;
@@ -276,4 +281,8 @@ function reportEl(report) {
         h('strong', {}, e.item || e.path || 'input'), ': ', e.error || '',
         e.hint ? h('div', { class: 'hint' }, e.hint) : null)))) : null,
     report.ignored && report.ignored.length ? h('p', { class: 'hint' }, `Ignored: ${report.ignored.slice(0, 20).join(', ')}`) : null);
+}
+
+function isFinished(job) {
+  return Boolean(job) && (job.status === 'done' || job.status === 'failed');
 }
