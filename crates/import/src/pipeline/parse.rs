@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use chat_export::ExportDocument;
 use chat_model::ParsedConversation;
 use chat_parse::json::ArrayStream;
-use chat_parse::{Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN};
+use chat_parse::{
+    Flow, Input, ItemError, ItemRef, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN,
+};
 
 use super::batch::{Batcher, Event};
 use crate::detect::{detect, wrong_source_message, Detected};
@@ -208,10 +210,15 @@ impl ParseThread<'_> {
                         return Ok(true);
                     }
                     let event = match el.parse::<ExportDocument>() {
-                        Ok(document) => Event::Native {
-                            unit: slot,
-                            document: Box::new(document),
-                        },
+                        Ok(document) => {
+                            if !native_media(out, slot, &unit.origin, &document) {
+                                return Ok(false);
+                            }
+                            Event::Native {
+                                unit: slot,
+                                document: Box::new(document),
+                            }
+                        }
                         Err(error) => Event::ItemError {
                             unit: slot,
                             error: Box::new(error),
@@ -252,6 +259,44 @@ impl ParseThread<'_> {
         };
         (e.to_string(), e.hint(), raw)
     }
+}
+
+/// Stores the media of a native document before it is restored (so its messages link them)
+/// and reports the counts, and each file whose bytes do not match their hash as a failed
+/// item; false when the writer has gone.
+fn native_media(
+    out: &mut Batcher<'_>,
+    unit: usize,
+    origin: &Origin,
+    document: &ExportDocument,
+) -> bool {
+    let Some(media) = out.media.as_mut() else {
+        return true;
+    };
+    let (counts, errors) = media.resolve_native(origin, document);
+    if !counts.is_empty() && !out.send(Event::Media { unit, counts }) {
+        return false;
+    }
+    let c = &document.conversation.conversation;
+    errors.into_iter().all(|message| {
+        out.send(Event::ItemError {
+            unit,
+            error: Box::new(ItemError {
+                item: ItemRef {
+                    index: None,
+                    id: Some(c.id.to_string()),
+                    title: Some(c.title.clone()),
+                },
+                message,
+                location: Default::default(),
+                hint: "export the conversations again with --with-media (or from the API), or \
+                       import the zip as it was downloaded; the conversation is imported \
+                       without these bytes"
+                    .to_owned(),
+                raw: None,
+            }),
+        })
+    })
 }
 
 /// An input that fails as a whole: its report slot, and one failed item.
