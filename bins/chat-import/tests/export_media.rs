@@ -392,3 +392,32 @@ fn hostile_names_stay_inside_the_output_folder_and_escaped() {
     }
     assert!(listed >= renamed.min(1), "the renamed files are listed");
 }
+
+#[test]
+fn conversations_restored_without_media_link_them_when_the_zip_brings_the_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (db, zip) = exported(tmp.path());
+    // In a folder of its own: beside the database, the store's own media folder (files named
+    // by their hash) would be found.
+    std::fs::create_dir(tmp.path().join("plain")).unwrap();
+    let plain = tmp.path().join("plain").join("plain.json");
+    export(&db, &["--export-json", plain.to_str().unwrap()]);
+    let fresh = tmp.path().join("fresh.db");
+    let first = import(&fresh, &[], &[&plain]);
+    assert_eq!(first.code, 0, "{}", all_errors(&first));
+    assert!(stored(&fresh).is_empty(), "a plain export holds no bytes");
+    assert!(contents(&fresh)
+        .values()
+        .all(|(_, linked)| linked.is_empty()));
+
+    let run = import(&fresh, &[], &[&zip]);
+    assert_eq!(run.code, 0, "{}", all_errors(&run));
+    assert_eq!(totals(&run)["media"]["stored"], stored(&db).len());
+    assert!(
+        totals(&run)["updated"].as_u64().unwrap() >= 1,
+        "{}",
+        run.report
+    );
+    assert_eq!(contents(&fresh), contents(&db));
+    assert_eq!(stored(&fresh), stored(&db));
+}

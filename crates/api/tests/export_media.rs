@@ -119,9 +119,23 @@ async fn the_bulk_export_with_media_uploads_back_identical(
     }
     assert_eq!(files.len(), bytes.len() + 1, "each item once");
 
-    // Uploaded to another server.
+    // Uploaded to another server: first the plain JSON export (no bytes, so no links), then
+    // the zip, which brings the bytes and links the restored messages to them.
+    let (status, _, plain) = download(&live, "/api/v1/export?format=json").await;
+    assert_eq!(status, 200);
     let to = env();
     let app = service!(to);
+    let (s, accepted) = send(
+        &app,
+        raw_upload("/api/v1/imports", "application/json", plain),
+    )
+    .await;
+    assert_eq!(s, 202, "{accepted}");
+    let job = wait_for(&app, accepted["id"].as_str().unwrap()).await;
+    assert_eq!(job["outcome"], "success", "{job}");
+    let (restored, none) = contents(to.state.store());
+    assert!(none.is_empty());
+    assert_ne!(restored, original, "no links yet");
     let (s, accepted) = send(&app, raw_upload("/api/v1/imports", "application/zip", zip)).await;
     assert_eq!(s, 202, "{accepted}");
     let job = wait_for(&app, accepted["id"].as_str().unwrap()).await;

@@ -211,12 +211,14 @@ impl ParseThread<'_> {
                     }
                     let event = match el.parse::<ExportDocument>() {
                         Ok(document) => {
-                            if !native_media(out, slot, &unit.origin, &document) {
+                            let Some(relink) = native_media(out, slot, &unit.origin, &document)
+                            else {
                                 return Ok(false);
-                            }
+                            };
                             Event::Native {
                                 unit: slot,
                                 document: Box::new(document),
+                                relink,
                             }
                         }
                         Err(error) => Event::ItemError {
@@ -263,22 +265,24 @@ impl ParseThread<'_> {
 
 /// Stores the media of a native document before it is restored (so its messages link them)
 /// and reports the counts, and each file whose bytes do not match their hash as a failed
-/// item; false when the writer has gone.
+/// item. Returns whether the store holds media the document refers to (an unchanged
+/// conversation restored before the bytes came must then be linked to them); `None` when the
+/// writer has gone.
 fn native_media(
     out: &mut Batcher<'_>,
     unit: usize,
     origin: &Origin,
     document: &ExportDocument,
-) -> bool {
+) -> Option<bool> {
     let Some(media) = out.media.as_mut() else {
-        return true;
+        return Some(false);
     };
     let (counts, errors) = media.resolve_native(origin, document);
     if !counts.is_empty() && !out.send(Event::Media { unit, counts }) {
-        return false;
+        return None;
     }
     let c = &document.conversation.conversation;
-    errors.into_iter().all(|message| {
+    let sent = errors.into_iter().all(|message| {
         out.send(Event::ItemError {
             unit,
             error: Box::new(ItemError {
@@ -296,7 +300,8 @@ fn native_media(
                 raw: None,
             }),
         })
-    })
+    });
+    sent.then_some(counts.stored + counts.deduplicated > 0)
 }
 
 /// An input that fails as a whole: its report slot, and one failed item.
