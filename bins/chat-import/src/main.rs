@@ -61,12 +61,20 @@ struct Cli {
     quiet: bool,
 
     /// Export every conversation as one Markdown file into this folder, instead of importing.
+    /// The images, recordings and files they show are written once each to DIR/media/ and
+    /// linked from the files.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "export_json", "export_finetune"])]
     export_md: Option<PathBuf>,
 
     /// Export every conversation (whole trees) as one JSON file, instead of importing.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["paths", "export_finetune"])]
     export_json: Option<PathBuf>,
+
+    /// With --export-json: write one zip (FILE must end in .zip) holding conversations.json
+    /// and the bytes of every media item it refers to (media/<hash>.<ext>), which imports
+    /// back identical, media included.
+    #[arg(long, requires = "export_json")]
+    with_media: bool,
 
     /// Export up-rated answers as fine-tuning JSONL, instead of importing.
     #[arg(long, value_name = "FILE", conflicts_with = "paths")]
@@ -164,13 +172,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(dir) = &cli.export_md {
-        let n = export::markdown(&store, dir)?;
-        if !cli.quiet {
-            eprintln!("exported {n} conversations to {}", dir.display());
-        }
+        let written = export::markdown(&store, dir)?;
+        export::summary(cli.quiet, dir, &written);
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(file) = &cli.export_json {
+        if cli.with_media {
+            let written = export::zip(&store, file)?;
+            export::summary(cli.quiet, file, &written);
+            return Ok(ExitCode::SUCCESS);
+        }
         let n = export::to_file(&store, chat_export::Format::Json, file)?.conversations;
         if !cli.quiet {
             eprintln!("exported {n} conversations to {}", file.display());
@@ -303,6 +314,7 @@ mod export {
     use std::path::Path;
 
     use anyhow::{Context, Result};
+    use chat_export::bundle::{self, BundleWritten};
     use chat_export::{Format, Written};
     use chat_store::{ArchivedFilter, ListQuery, Store};
 
@@ -314,21 +326,52 @@ mod export {
         }
     }
 
-    /// One Markdown file per conversation in `dir`; returns how many.
-    pub fn markdown(store: &Store, dir: &Path) -> Result<u64> {
+    /// One Markdown file per conversation in `dir`, their media in `dir/media/`.
+    pub fn markdown(store: &Store, dir: &Path) -> Result<BundleWritten> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let mut count = 0;
-        for detail in store.conversation_details(everything()) {
-            let detail = detail?;
-            let path = dir.join(Format::Markdown.file_name(&detail.conversation));
-            let mut out = BufWriter::new(
-                File::create(&path).with_context(|| format!("cannot write {}", path.display()))?,
+        bundle::write_markdown_dir(store, store.conversation_details(everything()), dir)
+            .with_context(|| format!("cannot export to {}", dir.display()))
+    }
+
+    /// Every conversation (JSON) and its media into one zip `file`.
+    pub fn zip(store: &Store, file: &Path) -> Result<BundleWritten> {
+        if !file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+        {
+            anyhow::bail!(
+                "--with-media writes a zip archive: name it with .zip (e.g. {}.zip), so that \
+                 importing it reads it as one",
+                file.with_extension("").display()
             );
-            Format::Markdown.render(&mut out, &detail)?;
-            out.flush()?;
-            count += 1;
         }
-        Ok(count)
+        let out = BufWriter::new(
+            File::create(file).with_context(|| format!("cannot write {}", file.display()))?,
+        );
+        let details = store.conversation_details(everything());
+        let (written, mut out) = bundle::write_zip(store, Format::Json, details, out)
+            .with_context(|| format!("cannot export to {}", file.display()))?;
+        out.flush()?;
+        Ok(written)
+    }
+
+    /// Says on stderr what an export with media wrote to `dest` (unless `quiet`).
+    pub fn summary(quiet: bool, dest: &Path, w: &BundleWritten) {
+        if quiet {
+            return;
+        }
+        let mut media = String::new();
+        if w.media > 0 || w.missing > 0 {
+            media = format!("; {} media items ({} bytes)", w.media, w.media_bytes);
+        }
+        if w.missing > 0 {
+            media.push_str(&format!(
+                ", {} referred to but not in the database (kept as references)",
+                w.missing
+            ));
+        }
+        let n = w.conversations;
+        eprintln!("exported {n} conversations to {}{media}", dest.display());
     }
 
     /// Every conversation into one `file` in `format`.

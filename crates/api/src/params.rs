@@ -62,6 +62,18 @@ pub(crate) fn archived(v: Option<&str>) -> Result<ArchivedFilter, ApiError> {
     }
 }
 
+/// A yes/no parameter: `true`/`1` or `false`/`0` (absent: false).
+pub(crate) fn flag(name: &str, v: Option<&str>) -> Result<bool, ApiError> {
+    match given_str(v) {
+        None | Some("false" | "0") => Ok(false),
+        Some("true" | "1") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("{name} must be true or false, not {other:?}"),
+        )),
+    }
+}
+
 pub(crate) fn time(name: &str, v: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
     use time::format_description::well_known::Rfc3339;
     given_str(v)

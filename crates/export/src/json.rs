@@ -20,6 +20,29 @@ pub struct ExportDocument {
     pub version: u32,
     /// The conversation with its whole message tree.
     pub conversation: ConversationDetail,
+    /// What is known about the media the conversation's parts refer to (by their `media`
+    /// hash): written by an export with media, whose zip holds their bytes under
+    /// `media/<hash>.<ext>`, so an import names and checks them. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<MediaEntry>,
+}
+
+/// One media item of an [`ExportDocument`]: the stored bytes' hash and what is known about
+/// them. The type, size and dimensions are those sniffed when the bytes were stored; an
+/// import sniffs them again from the bytes and keeps only `name` from here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaEntry {
+    /// The BLAKE3 hash of the bytes (64 lower-case hex digits).
+    pub hash: String,
+    /// The original file name, when one is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The MIME type sniffed from the bytes.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// The path of the bytes inside the export's zip (`media/<hash>.<ext>`).
+    pub path: String,
 }
 
 impl ExportDocument {
@@ -29,6 +52,7 @@ impl ExportDocument {
             format: FORMAT_NAME.to_owned(),
             version: FORMAT_VERSION,
             conversation,
+            media: Vec::new(),
         }
     }
 }
@@ -60,11 +84,16 @@ impl<W: Write> ArrayWriter<W> {
 
     /// Appends one conversation.
     pub fn push(&mut self, detail: &ConversationDetail) -> crate::error::Result<()> {
+        self.push_document(&ExportDocument::new(detail.clone()))
+    }
+
+    /// Appends one document (an export with media fills its [`ExportDocument::media`]).
+    pub fn push_document(&mut self, document: &ExportDocument) -> crate::error::Result<()> {
         if self.count > 0 {
             self.out.write_all(b",")?;
         }
         self.out.write_all(b"\n")?;
-        serde_json::to_writer(&mut self.out, &ExportDocument::new(detail.clone()))?;
+        serde_json::to_writer(&mut self.out, document)?;
         self.count += 1;
         Ok(())
     }

@@ -23,12 +23,18 @@
 //!   branch as user/assistant turns), for the compatibility routes of chat-api. Not a
 //!   [`Format`]: it does not import back and the CLI does not write it.
 //!
+//! * [`bundle`]: exports with media. [`bundle::write_zip`] writes the conversations (JSON,
+//!   which imports back, or Markdown) and the bytes of their media, each once, as one zip;
+//!   [`bundle::write_markdown_dir`] writes Markdown files with their media beside them, linked
+//!   ([`markdown::write_conversation_linked`]). The bytes stream from the store.
+//!
 //! [`Format`] is the one switch between them: parsing a format's name, its extension and media
 //! type, writing one conversation ([`Format::render`]) or many into one output
 //! ([`Format::writer`]). Every caller (the CLI, the API's bulk export and its per-conversation
 //! downloads) goes through it, so adding a format is a change here only.
 
 pub mod aios;
+pub mod bundle;
 pub mod finetune;
 pub mod json;
 pub mod markdown;
@@ -38,4 +44,4 @@ mod format;
 
 pub use error::{Error, Result};
 pub use format::{file_name, Format, FormatWriter, UnknownFormat, Written};
-pub use json::{ExportDocument, FORMAT_NAME, FORMAT_VERSION};
+pub use json::{ExportDocument, MediaEntry, FORMAT_NAME, FORMAT_VERSION};

@@ -28,18 +28,61 @@ pub fn write_conversation(
     out: &mut impl Write,
     detail: &ConversationDetail,
 ) -> crate::error::Result<()> {
-    let c = &detail.conversation;
-    write_header(out, c)?;
-    let leaf = c
+    write_conversation_linked(out, detail, None)
+}
+
+/// [`write_conversation`], linking the media written beside the file (`links`: where each
+/// item's bytes were written; see [`write_message_linked`]).
+pub fn write_conversation_linked(
+    out: &mut impl Write,
+    detail: &ConversationDetail,
+    links: Option<&MediaLinks>,
+) -> crate::error::Result<()> {
+    write_header(out, &detail.conversation)?;
+    for m in shown_messages(detail) {
+        write_message_linked(out, m, SectionOptions::default(), links)?;
+    }
+    Ok(())
+}
+
+/// The messages a Markdown file shows: the visible messages of the active branch, in order.
+pub fn shown_messages(detail: &ConversationDetail) -> impl Iterator<Item = &Message> {
+    let leaf = detail
+        .conversation
         .current_message_id
         .as_ref()
         .or_else(|| detail.messages.last().map(|m| &m.id));
-    for m in active_path(&detail.messages, leaf) {
-        if !m.hidden {
-            write_message(out, m, SectionOptions::default())?;
-        }
+    active_path(&detail.messages, leaf)
+        .into_iter()
+        .filter(|m| !m.hidden)
+}
+
+/// Where an export wrote the media it links, by media hash: a path relative to the Markdown
+/// file, and the item's original name when the store knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaLinks {
+    paths: HashMap<String, LinkedMedia>,
+}
+
+/// One item of [`MediaLinks`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedMedia {
+    /// Where the bytes are, relative to the Markdown file (`media/<hash>.<ext>`).
+    pub path: String,
+    /// The original file name the store knows, if any.
+    pub name: Option<String>,
+}
+
+impl MediaLinks {
+    /// Records where the bytes of `hash` were written.
+    pub fn insert(&mut self, hash: &str, linked: LinkedMedia) {
+        self.paths.insert(hash.to_owned(), linked);
     }
-    Ok(())
+
+    /// Where the bytes of `hash` were written, if they were.
+    pub fn get(&self, hash: &str) -> Option<&LinkedMedia> {
+        self.paths.get(hash)
+    }
 }
 
 /// Writes the front matter (title, source, id, created, updated, folder, tags), the title as
@@ -83,6 +126,19 @@ pub fn write_message(
     m: &Message,
     opts: SectionOptions,
 ) -> crate::error::Result<()> {
+    write_message_linked(out, m, opts, None)
+}
+
+/// [`write_message`], with the media linked when `links` is given: `![name](path)` for an
+/// image whose bytes were written, `[name](path)` for other files, and a note instead of a
+/// link for an item whose bytes are not in the export. Names are escaped so an imported name
+/// cannot break out of the link.
+pub fn write_message_linked(
+    out: &mut impl Write,
+    m: &Message,
+    opts: SectionOptions,
+    links: Option<&MediaLinks>,
+) -> crate::error::Result<()> {
     writeln!(out)?;
     writeln!(out, "## {}", heading(m))?;
     if opts.ids {
@@ -102,7 +158,10 @@ pub fn write_message(
     if !media.is_empty() {
         writeln!(out)?;
         for item in &media {
-            writeln!(out, "- {}", item.describe())?;
+            match links {
+                Some(links) => writeln!(out, "- {}", item.linked(links))?,
+                None => writeln!(out, "- {}", item.describe())?,
+            }
         }
     }
     if m.status == MessageStatus::Interrupted {
@@ -177,6 +236,57 @@ impl Media {
             format!("{}: {name} ({})", self.kind.as_str(), details.join(", "))
         }
     }
+}
+
+impl Media {
+    /// One line for a list with the bytes linked (see [`write_message_linked`]).
+    pub fn linked(&self, links: &MediaLinks) -> String {
+        let found = self.media_id.as_deref().and_then(|h| links.get(h));
+        let Some(found) = found else {
+            let name = self
+                .name
+                .as_deref()
+                .map_or_else(|| "(inline)".to_owned(), link_text);
+            return format!(
+                "{}: {name} _(not in this export: its bytes were not in the imported file)_",
+                self.kind.as_str()
+            );
+        };
+        // An image's reference is often a pointer (`file-service://…`): its stored name reads
+        // better.
+        let name = match self.kind {
+            MediaKind::File => self.name.as_deref().or(found.name.as_deref()),
+            _ => found.name.as_deref().or(self.name.as_deref()),
+        };
+        let text = name.map_or_else(|| self.kind.as_str().to_owned(), link_text);
+        match self.kind {
+            MediaKind::Image => format!("![{text}]({})", found.path),
+            _ => {
+                let mut line = format!("{}: [{text}]({})", self.kind.as_str(), found.path);
+                if let Some(size) = self.size {
+                    line.push_str(&format!(" ({size} bytes)"));
+                }
+                line
+            }
+        }
+    }
+}
+
+/// A name as the text of a Markdown link: one line, no control characters, and Markdown's
+/// punctuation escaped, so an imported name cannot close the link, open another or inject
+/// HTML.
+pub fn link_text(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in single_line(name).chars() {
+        if c.is_control() {
+            continue;
+        }
+        if "\\`*_[]()<>!&".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The pictures, recordings and files attached to a message, in order.
@@ -255,8 +365,13 @@ fn human_time(ts: chat_model::Timestamp) -> String {
     )
 }
 
+/// `s` on one line, without control characters.
 fn single_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The path from the root to `leaf` (inclusive), parents first. Cycle-safe; a missing leaf

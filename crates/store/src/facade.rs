@@ -289,6 +289,10 @@ delegate! {
     fn list_media(&self, after: Option<&MediaHash>, limit: u32) -> Result<Vec<MediaInfo>>;
     /// Gives the media `hash` its original file name, unless it has one already.
     fn name_media(&self, hash: &MediaHash, name: &str) -> Result<()>;
+    /// Links the messages of `conversation` to the stored media their parts name and that
+    /// they are not linked to yet (media stored after the messages were saved, as when a
+    /// restored export brings the bytes later); returns how many links were made.
+    fn link_media(&self, conversation: &ConversationId) -> Result<u64>;
     /// How many messages refer to the media `hash`.
     fn media_references(&self, hash: &MediaHash) -> Result<u64>;
     /// The hash an import recorded for `key` (what an input called some bytes: e.g. a zip

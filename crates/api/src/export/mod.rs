@@ -1,6 +1,8 @@
 //! Exports: `GET /export` (every conversation, streamed) and
 //! `GET /conversations/{id}/export` (one conversation as a download). Both go through
-//! `chat_export::Format`; the bulk export streams from `stream.rs`.
+//! `chat_export::Format`; the bulk export streams from `stream.rs`. With `with_media=true`
+//! either one is a zip holding the bytes of the media too (`chat_export::bundle`), streamed
+//! the same way.
 
 pub(crate) mod stream;
 
@@ -38,6 +40,10 @@ pub struct ExportParams {
     archived: Option<String>,
     /// Only this source.
     source: Option<String>,
+    /// `true`: one zip holding `conversations.json` (format `json`) or one Markdown file per
+    /// conversation (format `md`), and the bytes of every media item they refer to under
+    /// `media/<hash>.<ext>`. The JSON zip imports back identical, media included.
+    with_media: Option<String>,
 }
 
 /// Everything, streamed: a JSON array of lossless conversation documents, or fine-tuning
@@ -51,13 +57,23 @@ pub async fn export_all(
     q: web::Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
     let name = params::given_str(q.format.as_deref()).unwrap_or("json");
-    let format = match name.parse::<Format>() {
-        Ok(f @ (Format::Json | Format::Finetune)) => f,
-        // Markdown is one file per conversation (the CLI's `--export-md`).
-        Ok(Format::Markdown) | Err(_) => {
+    let with_media = params::flag("with_media", q.with_media.as_deref())?;
+    let format = match (name.parse::<Format>(), with_media) {
+        (Ok(f @ (Format::Json | Format::Finetune)), false) => f,
+        // Markdown is one file per conversation: only in a zip.
+        (Ok(f @ (Format::Json | Format::Markdown)), true) => f,
+        (Ok(Format::Finetune), true) => {
             return Err(ApiError::bad_request(
                 "invalid_query",
-                format!("format must be json or finetune, not {name:?}"),
+                "with_media needs format json or md: fine-tuning lines carry no media",
+            ))
+        }
+        (Ok(Format::Markdown) | Err(_), _) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "format must be json or finetune (or md with with_media=true), not {name:?}"
+                ),
             ))
         }
     };
@@ -70,13 +86,32 @@ pub async fn export_all(
         archived,
         ..ListQuery::default()
     };
-    let body = stream::export_stream(state.db().store().clone(), format, query);
+    let store = state.db().store().clone();
     let date = chat_model::timestamp::now().date();
+    if with_media {
+        let name = format!("ai-os-chat-export-{date}.zip");
+        let body = stream::zip_stream(store, format, move |s| {
+            Box::new(s.conversation_details(query))
+        });
+        return Ok(zip_response(name, body));
+    }
+    let body = stream::export_stream(store, format, query);
     let name = format!("ai-os-chat-export-{date}.{}", format.extension());
     Ok(HttpResponse::Ok()
         .content_type(format.content_type())
         .insert_header(attachment(name))
         .streaming(body))
+}
+
+/// A zip download.
+fn zip_response(
+    name: String,
+    body: impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + 'static,
+) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header(attachment(name))
+        .streaming(body)
 }
 
 /// The format of a single-conversation export.
@@ -85,6 +120,9 @@ pub async fn export_all(
 pub struct ExportOneParams {
     /// `md` (default), `json` (lossless, re-importable) or `finetune` (JSONL).
     format: Option<String>,
+    /// `true` (with `md` or `json`): a zip holding the file and the bytes of its media under
+    /// `media/<hash>.<ext>`, linked from the Markdown.
+    with_media: Option<String>,
 }
 
 /// Downloads one conversation as Markdown, lossless JSON or fine-tuning JSONL.
@@ -111,7 +149,25 @@ pub async fn export_one(
         all: true,
         hidden: true,
     };
+    let with_media = params::flag("with_media", q.with_media.as_deref())?;
+    if with_media && format == Format::Finetune {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "with_media needs format json or md: fine-tuning lines carry no media",
+        ));
+    }
     let detail = state.conversations().detail(id, whole).await?;
+    if with_media {
+        let name = chat_export::file_name(
+            &detail.conversation.title,
+            detail.conversation.id.as_str(),
+            "zip",
+        );
+        let body = stream::zip_stream(state.db().store().clone(), format, move |_| {
+            Box::new(std::iter::once(Ok(detail)))
+        });
+        return Ok(zip_response(name, body));
+    }
     let name = format.file_name(&detail.conversation);
     let body = web::block(move || {
         let mut out = Vec::new();

@@ -78,12 +78,10 @@ fn produce(
 
 /// Whether an export error only means the client closed the connection.
 fn client_left(e: &BoxError) -> bool {
-    let io =
-        e.downcast_ref::<io::Error>()
-            .or_else(|| match e.downcast_ref::<chat_export::Error>() {
-                Some(chat_export::Error::Io(io)) => Some(io),
-                _ => None,
-            });
+    let io = e.downcast_ref::<io::Error>().or_else(|| {
+        e.downcast_ref::<chat_export::Error>()
+            .and_then(chat_export::Error::io)
+    });
     io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
@@ -94,6 +92,24 @@ pub(super) fn export_stream(
     query: ListQuery,
 ) -> impl Stream<Item = Chunk> {
     body_stream(move |out| produce(&store, format, query, out))
+}
+
+/// The conversations of a zip export, read from the store on the producing thread.
+pub(super) type Details =
+    Box<dyn Iterator<Item = chat_store::Result<chat_model::ConversationDetail>> + Send>;
+
+/// The conversations `details` gives, in `format`, with the bytes of their media, as a zip
+/// body stream (`chat_export::bundle::write_zip`: the archive and the bytes stream).
+pub(super) fn zip_stream(
+    store: Store,
+    format: Format,
+    details: impl FnOnce(&Store) -> Details + Send + 'static,
+) -> impl Stream<Item = Chunk> {
+    body_stream(move |out| {
+        let (_, mut out) = chat_export::bundle::write_zip(&store, format, details(&store), out)?;
+        out.flush()?;
+        Ok(())
+    })
 }
 
 /// A response body written by `produce` on a blocking thread, chunk by chunk, as the client

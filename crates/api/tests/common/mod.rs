@@ -21,6 +21,7 @@ pub use chat_llm::testing as fake_llm;
 pub mod aios;
 pub mod live;
 
+#[allow(unused_imports)] // not every test binary runs on both backends
 pub use chat_store::test_server::Backend;
 
 /// A store (a SQLite file in `dir`, or a PostgreSQL database) and the state over it. Keep it

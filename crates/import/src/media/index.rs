@@ -51,6 +51,16 @@ impl Location {
     }
 }
 
+impl Location {
+    /// The file, for messages: `archive!entry` or the path.
+    pub(crate) fn display_name(&self) -> String {
+        match self {
+            Location::Zip { archive, name, .. } => format!("{}!{name}", archive.display()),
+            Location::File { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
 /// The files of the run's containers, by name.
 #[derive(Debug, Default)]
 pub(crate) struct FileIndex {

@@ -11,15 +11,21 @@
 //! file held (name, size and CRC-32 or modification time), so the bytes are hashed again to
 //! verify, never written. A reference the export lacks stays a reference and is counted
 //! missing.
+//!
+//! Our own export with media (`chat_export::bundle`) holds the bytes as `media/<hash>.<ext>`
+//! beside `conversations.json`: [`MediaResolver::resolve_native`] finds them by the parts'
+//! hashes, streams them into the store while hashing them, and keeps them only when they hash
+//! to their name (else the reference is missing and the file is reported).
 
 mod index;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
+use chat_export::ExportDocument;
 use chat_model::{MediaHash, MediaKind, ParsedConversation};
 use chat_parse::Parser;
 use chat_store::Store;
@@ -66,6 +72,8 @@ pub(crate) struct MediaResolver {
     archives: Vec<PathBuf>,
     /// The archive read last, kept open (its central directory is read once).
     archive: Option<(PathBuf, zip::ZipArchive<BufReader<File>>)>,
+    /// Files of a native export whose bytes did not hash to their name (reported once).
+    rejected: HashSet<Location>,
 }
 
 impl std::fmt::Debug for MediaResolver {
@@ -85,6 +93,14 @@ enum FetchError {
     Store(#[from] chat_store::Error),
     #[error("entry inflates from {compressed} to {declared} bytes, which is how a zip bomb looks")]
     Bomb { compressed: u64, declared: u64 },
+    #[error(
+        "the bytes hash to {actual}, not to the {expected} their name and the conversation \
+         give; they were not stored (the file was changed or damaged after the export)"
+    )]
+    Mismatch {
+        expected: MediaHash,
+        actual: MediaHash,
+    },
 }
 
 impl MediaResolver {
@@ -102,6 +118,7 @@ impl MediaResolver {
             done: HashMap::new(),
             archives,
             archive: None,
+            rejected: HashSet::new(),
         }
     }
 
@@ -113,18 +130,7 @@ impl MediaResolver {
         origin: &Origin,
         c: &mut ParsedConversation,
     ) -> MediaCounts {
-        for archive in std::mem::take(&mut self.archives) {
-            self.index.add_container_of(&Origin::ZipEntry {
-                archive,
-                index: 0,
-                name: String::new(),
-            });
-        }
-        self.index.add_container_of(origin);
-        let preferred = match origin {
-            Origin::ZipEntry { archive, .. } => Some(archive.clone()),
-            Origin::File(p) => p.parent().map(Path::to_path_buf),
-        };
+        let preferred = self.index_for(origin);
         let mut counts = MediaCounts::default();
         let mut inlined: Vec<String> = Vec::new();
         let ParsedConversation {
@@ -178,6 +184,112 @@ impl MediaResolver {
             }
         }
         counts
+    }
+
+    /// Indexes the files of the run's archives and of `origin`'s container (once each);
+    /// returns the container, where a conversation's media are looked for first.
+    fn index_for(&mut self, origin: &Origin) -> Option<PathBuf> {
+        for archive in std::mem::take(&mut self.archives) {
+            self.index.add_container_of(&Origin::ZipEntry {
+                archive,
+                index: 0,
+                name: String::new(),
+            });
+        }
+        self.index.add_container_of(origin);
+        match origin {
+            Origin::ZipEntry { archive, .. } => Some(archive.clone()),
+            Origin::File(p) => p.parent().map(Path::to_path_buf),
+        }
+    }
+
+    /// Stores the bytes of the media an AI OS Chat export document refers to (its parts'
+    /// `media` hashes), found as `media/<hash>.<ext>` (or any file named by the hash) in the
+    /// same zip or folder. The bytes must hash to the name: bytes that do not are not stored,
+    /// the reference is counted missing and a message saying so is returned. Items the store
+    /// holds already are not read.
+    pub(crate) fn resolve_native(
+        &mut self,
+        origin: &Origin,
+        document: &ExportDocument,
+    ) -> (MediaCounts, Vec<String>) {
+        let preferred = self.index_for(origin);
+        let mut counts = MediaCounts::default();
+        let mut errors = Vec::new();
+        let parts = document.conversation.messages.iter().flat_map(|m| &m.parts);
+        for hash in parts.filter_map(|p| p.media()) {
+            let Ok(hash) = hash.parse::<MediaHash>() else {
+                counts.missing += 1;
+                continue;
+            };
+            match self.store.read(|r| r.media_info(&hash)) {
+                Ok(Some(_)) => {
+                    counts.deduplicated += 1;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "media could not be looked up");
+                    counts.missing += 1;
+                    continue;
+                }
+            }
+            let found = self
+                .index
+                .find(hash.as_str(), preferred.as_deref())
+                .cloned();
+            let Some(loc) = found.filter(|l| !self.rejected.contains(l)) else {
+                counts.missing += 1;
+                continue;
+            };
+            let name = document
+                .media
+                .iter()
+                .find(|e| e.hash == hash.as_str())
+                .and_then(|e| e.name.as_deref());
+            match self.fetch_verified(&loc, &hash, name) {
+                Ok(()) => counts.stored += 1,
+                Err(e) => {
+                    counts.missing += 1;
+                    errors.push(format!("media {}: {e}", loc.display_name()));
+                    self.rejected.insert(loc);
+                }
+            }
+        }
+        (counts, errors)
+    }
+
+    /// Streams the bytes at `loc` into the store if they hash to `expected`; else writes
+    /// nothing and says what they hash to.
+    fn fetch_verified(
+        &mut self,
+        loc: &Location,
+        expected: &MediaHash,
+        name: Option<&str>,
+    ) -> Result<(), FetchError> {
+        let mut writer = self.store.media_writer()?;
+        let mut hasher = blake3::Hasher::new();
+        self.with_bytes(loc, |r| {
+            let mut tee = Tee {
+                out: &mut writer,
+                hasher: &mut hasher,
+            };
+            io::copy(r, &mut tee).map(|_| ())
+        })?;
+        let actual = MediaHash::from_bytes(hasher.finalize().as_bytes());
+        if &actual != expected {
+            // Dropped unfinished: nothing is kept.
+            drop(writer);
+            return Err(FetchError::Mismatch {
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        writer.finish()?;
+        if let Some(name) = name {
+            self.store.write(|r| r.name_media(expected, name))?;
+        }
+        Ok(())
     }
 
     /// Stores base64 bytes held inline; `None` when they do not decode.
@@ -328,6 +440,24 @@ impl MediaResolver {
             }
         }
         Ok(())
+    }
+}
+
+/// A `Write` that writes through and hashes what it writes.
+struct Tee<'a, W: Write> {
+    out: &'a mut W,
+    hasher: &'a mut blake3::Hasher,
+}
+
+impl<W: Write> Write for Tee<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 

@@ -26,10 +26,12 @@ pub(super) enum Event {
     },
     /// Conversations for one writer transaction (see [`Batcher`]).
     Batch(Batch),
-    /// An AI OS Chat export document, restored with its ids.
+    /// An AI OS Chat export document, restored with its ids. `relink`: the store holds media
+    /// it refers to, so an unchanged conversation's messages are linked to them if they are not.
     Native {
         unit: usize,
         document: Box<ExportDocument>,
+        relink: bool,
     },
     ItemError {
         unit: usize,

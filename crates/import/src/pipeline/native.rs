@@ -6,11 +6,15 @@ use chat_store::{Repo, Store, WriteStatus};
 
 use crate::report::{ErrorEntry, InputReport};
 
-/// Restores one document (or, in a dry run, says what restoring it would do).
+/// Restores one document (or, in a dry run, says what restoring it would do). `relink`: the
+/// store holds media it refers to; the messages of an unchanged conversation are then linked
+/// to those they are not linked to yet (restored before the bytes came), and it counts as
+/// updated when links were made (as a grown export whose new media are linked).
 pub(super) fn restore(
     store: &Store,
     detail: &ConversationDetail,
     dry_run: bool,
+    relink: bool,
 ) -> chat_store::Result<WriteStatus> {
     if dry_run {
         return store.read(|repo| native_status(repo, detail));
@@ -19,6 +23,8 @@ pub(super) fn restore(
         let status = native_status(repo, detail)?;
         if status != WriteStatus::Unchanged {
             repo.save_conversation(detail)?;
+        } else if relink && repo.link_media(&detail.conversation.id)? > 0 {
+            return Ok(WriteStatus::Updated);
         }
         Ok(status)
     })

@@ -7,7 +7,9 @@ use std::sync::atomic::Ordering;
 use chat_export::ExportDocument;
 use chat_model::ParsedConversation;
 use chat_parse::json::ArrayStream;
-use chat_parse::{Flow, Input, ItemError, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN};
+use chat_parse::{
+    Flow, Input, ItemError, ItemRef, ParseError, Parser, Probe, Sink, Skipped, PROBE_LEN,
+};
 
 use super::batch::{Batcher, Event};
 use crate::detect::{detect, wrong_source_message, Detected};
@@ -208,10 +210,17 @@ impl ParseThread<'_> {
                         return Ok(true);
                     }
                     let event = match el.parse::<ExportDocument>() {
-                        Ok(document) => Event::Native {
-                            unit: slot,
-                            document: Box::new(document),
-                        },
+                        Ok(document) => {
+                            let Some(relink) = native_media(out, slot, &unit.origin, &document)
+                            else {
+                                return Ok(false);
+                            };
+                            Event::Native {
+                                unit: slot,
+                                document: Box::new(document),
+                                relink,
+                            }
+                        }
                         Err(error) => Event::ItemError {
                             unit: slot,
                             error: Box::new(error),
@@ -252,6 +261,47 @@ impl ParseThread<'_> {
         };
         (e.to_string(), e.hint(), raw)
     }
+}
+
+/// Stores the media of a native document before it is restored (so its messages link them)
+/// and reports the counts, and each file whose bytes do not match their hash as a failed
+/// item. Returns whether the store holds media the document refers to (an unchanged
+/// conversation restored before the bytes came must then be linked to them); `None` when the
+/// writer has gone.
+fn native_media(
+    out: &mut Batcher<'_>,
+    unit: usize,
+    origin: &Origin,
+    document: &ExportDocument,
+) -> Option<bool> {
+    let Some(media) = out.media.as_mut() else {
+        return Some(false);
+    };
+    let (counts, errors) = media.resolve_native(origin, document);
+    if !counts.is_empty() && !out.send(Event::Media { unit, counts }) {
+        return None;
+    }
+    let c = &document.conversation.conversation;
+    let sent = errors.into_iter().all(|message| {
+        out.send(Event::ItemError {
+            unit,
+            error: Box::new(ItemError {
+                item: ItemRef {
+                    index: None,
+                    id: Some(c.id.to_string()),
+                    title: Some(c.title.clone()),
+                },
+                message,
+                location: Default::default(),
+                hint: "export the conversations again with --with-media (or from the API), or \
+                       import the zip as it was downloaded; the conversation is imported \
+                       without these bytes"
+                    .to_owned(),
+                raw: None,
+            }),
+        })
+    });
+    sent.then_some(counts.stored + counts.deduplicated > 0)
 }
 
 /// An input that fails as a whole: its report slot, and one failed item.

@@ -68,9 +68,13 @@ impl Writer<'_> {
                     self.state.wrote.store(written > 0, Ordering::Relaxed);
                 }
             }
-            Event::Native { unit, document } => {
+            Event::Native {
+                unit,
+                document,
+                relink,
+            } => {
                 let detail = &document.conversation;
-                let outcome = native::restore(self.store, detail, self.options.dry_run);
+                let outcome = native::restore(self.store, detail, self.options.dry_run, relink);
                 if let (Some(observe), Ok(status)) = (&self.options.observe, &outcome) {
                     let c = &detail.conversation;
                     observe(&Observed {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chat_model::timestamp::{now, to_millis};
-use chat_model::{MediaHash, MessageId};
+use chat_model::{ConversationId, MediaHash, MessageId};
 use rusqlite::{params, OptionalExtension};
 
 use super::SqliteRepo;
@@ -112,6 +112,23 @@ impl SqliteRepo<'_> {
             .execute(params![hash.as_str(), name])
             .ctx("naming media")?;
         Ok(())
+    }
+
+    /// See [`crate::Repo::link_media`].
+    pub fn link_media(&self, conversation: &ConversationId) -> Result<u64> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO media_links (turn_id, hash)
+                 SELECT t.id, json_extract(p.value, '$.media') FROM convo_turns t,
+                    json_each(t.parts) p
+                 WHERE t.convo_id = ?1 AND t.parts IS NOT NULL
+                   AND instr(t.parts, '\"media\"') > 0
+                   AND json_extract(p.value, '$.media') IN (SELECT hash FROM media)",
+            )?
+            .execute([conversation.as_str()])
+            .ctx("linking messages to their media")?;
+        Ok(n as u64)
     }
 
     /// How many messages refer to the media `hash`.

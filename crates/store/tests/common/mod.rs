@@ -8,6 +8,7 @@ use chat_store::test_server::{test_store, TestDatabase};
 use chat_store::Store;
 use tempfile::TempDir;
 
+#[allow(unused_imports)] // not every test binary runs on both backends
 pub use chat_store::test_server::Backend;
 
 /// What keeps a test's database alive: its temp dir, and its database on PostgreSQL.

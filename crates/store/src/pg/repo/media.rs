@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chat_model::timestamp::{now, to_millis};
-use chat_model::{MediaHash, MessageId};
+use chat_model::{ConversationId, MediaHash, MessageId};
 use postgres::Row;
 
 use super::rows::{pg_text, pg_text_opt};
@@ -114,6 +114,21 @@ impl PgRepo<'_> {
             &[&hash.as_str(), &pg_text(name).as_ref()],
         )?;
         Ok(())
+    }
+
+    /// See [`crate::Repo::link_media`].
+    pub(crate) fn link_media(&self, conversation: &ConversationId) -> Result<u64> {
+        self.execute(
+            "linking messages to their media",
+            "INSERT INTO media_links (turn_id, hash)
+             SELECT t.id, p->>'media' FROM convo_turns t,
+                jsonb_array_elements(t.parts::jsonb) p
+             WHERE t.convo_id = $1 AND t.parts IS NOT NULL
+               AND strpos(t.parts, '\"media\"') > 0 AND jsonb_typeof(p) = 'object'
+               AND p->>'media' IN (SELECT hash FROM media)
+             ON CONFLICT DO NOTHING",
+            &[&conversation.as_str()],
+        )
     }
 
     /// See [`crate::Repo::media_references`].
