@@ -208,13 +208,15 @@ impl PgRepo<'_> {
         let filters = filters(q, true, &mut args);
         let hidden = if hidden { "t.hidden" } else { "NOT t.hidden" };
         // The newest `RANK_CANDIDATES` matches (found through the index, ordered by `seq`,
-        // which reads no `tsvector`), then only those ranked.
+        // which reads no `tsvector`), then only those ranked. `seq + 0`: ordered by the
+        // `seq` index itself, the planner would walk it backwards testing every message's
+        // `tsvector` until enough matched (500 ms for a 1% word at 1,000,000 messages).
         let sql = format!(
             "WITH candidates AS MATERIALIZED (
                 SELECT t.seq, c.title
                 FROM convo_turns t JOIN convos c ON c.id = t.convo_id
                 WHERE t.tsv @@ {query} AND {hidden} AND {filters}
-                ORDER BY t.seq DESC LIMIT {RANK_CANDIDATES}),
+                ORDER BY t.seq + 0 DESC LIMIT {RANK_CANDIDATES}),
              best AS (
                 SELECT t.seq, t.convo_id, k.title, t.id, t.role, t.created_at,
                        ts_rank(t.tsv, {query}, {RANK_NORMALISATION})::float8 AS score
