@@ -286,14 +286,15 @@ fn unique_name(names: &mut HashSet<String>, name: String) -> String {
 }
 
 /// Writes one Markdown file per conversation of `details` into `dir` (created if missing),
-/// with the media they show in `dir/media/`, linked. Returns what was written.
+/// with the media they show in `dir/media/` (made only when there are some), linked. Returns
+/// what was written.
 pub fn write_markdown_dir(
     store: &Store,
     details: impl IntoIterator<Item = chat_store::Result<ConversationDetail>>,
     dir: &Path,
 ) -> Result<BundleWritten> {
+    std::fs::create_dir_all(dir)?;
     let media_dir = dir.join(MEDIA_DIR);
-    std::fs::create_dir_all(&media_dir)?;
     let mut catalog = Catalog::new(store);
     let mut written = BundleWritten::default();
     let mut names = HashSet::new();
@@ -307,6 +308,7 @@ pub fn write_markdown_dir(
         written.conversations += 1;
         catalog.write_pending(&mut written, |info, bytes| {
             // `media_path` is `media/<hex>.<ext>`: nothing from the export is in it.
+            std::fs::create_dir_all(&media_dir)?;
             let path = dir.join(media_path(info));
             let mut file = BufWriter::with_capacity(256 * 1024, File::create(&path)?);
             let n = io::copy(bytes, &mut file)?;
