@@ -133,3 +133,107 @@ fn the_generator_is_deterministic_for_a_seed() {
     media_zip::write_media_zip(b.to_str().unwrap(), 300_000, 1_000_000, 9).unwrap();
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
+
+/// Every recorded item has its file, whole (its bytes hash to its name); every part naming
+/// media names a recorded item. What a killed import may leave besides (temporary files, files without a
+/// row, rows no message refers to yet) is never referenced.
+fn assert_media_consistent(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let rows: Vec<(String, i64)> = conn
+        .prepare("SELECT hash, size FROM media")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (hash, size) in &rows {
+        let path = PathBuf::from(format!("{}.media/{}/{hash}", db.display(), &hash[..2]));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{hash}: {e}"));
+        assert_eq!(bytes.len() as i64, *size, "{hash}");
+        assert_eq!(blake3::hash(&bytes).to_hex().as_str(), hash, "{hash}");
+    }
+    // A conversation is written only once the media its parts name are stored.
+    let dangling: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM convo_turns t, json_each(t.parts) p
+             WHERE json_extract(p.value, '$.media') IS NOT NULL
+               AND json_extract(p.value, '$.media') NOT IN (SELECT hash FROM media)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dangling, 0, "parts naming media that are not stored");
+}
+
+#[test]
+fn an_import_killed_while_storing_media_leaves_nothing_referenced_half_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zip_path = tmp.path().join("chatgpt-media.zip");
+    let written =
+        media_zip::write_media_zip(zip_path.to_str().unwrap(), 3_000_000, 120_000_000, 5).unwrap();
+    let reference = tmp.path().join("reference.db");
+    let run = import(&reference, &[], &[&zip_path]);
+    assert_eq!(run.code, 0, "{}", all_errors(&run));
+
+    let db = tmp.path().join("killed.db");
+    drop(chat_store::Store::open(&db).unwrap());
+    let mut child = common::bin()
+        .arg("--db")
+        .arg(&db)
+        .arg("--quiet")
+        .arg(&zip_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed as soon as the first items are recorded: media are being written and settled.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut killed = false;
+    while std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        if common::db_count(&db, "SELECT count(*) FROM media") > 0 {
+            child.kill().unwrap(); // SIGKILL
+            killed = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.wait();
+    assert!(killed, "the import finished before it could be killed");
+    let items = common::db_count(&db, "SELECT count(*) FROM media");
+    assert!(
+        items > 0 && (items as u64) < written.media_items,
+        "killed midway: {items} of {} items recorded",
+        written.media_items
+    );
+    assert_media_consistent(&db);
+
+    // Run again: it completes, and the store holds what an uninterrupted run stored.
+    let rerun = import(&db, &[], &[&zip_path]);
+    assert_eq!(rerun.code, 0, "{}", all_errors(&rerun));
+    assert_eq!(totals(&rerun)["media"]["missing"], 0);
+    assert_media_consistent(&db);
+    // (The killed run's temporary files stay until a sweep finds them an hour old: another
+    // process could still be writing them.)
+    let listing = |db: &Path| {
+        let shards = |p: &Path| {
+            let mut out = BTreeMap::new();
+            for shard in std::fs::read_dir(format!("{}.media", p.display())).unwrap() {
+                let shard = shard.unwrap();
+                if shard.file_name() == "tmp" {
+                    continue;
+                }
+                for f in std::fs::read_dir(shard.path()).unwrap() {
+                    let f = f.unwrap();
+                    out.insert(f.file_name(), f.metadata().unwrap().len());
+                }
+            }
+            out
+        };
+        (
+            shards(db),
+            common::db_count(db, "SELECT count(*) FROM media_links"),
+            common::db_count(db, "SELECT count(*) FROM convo_turns"),
+        )
+    };
+    assert_eq!(listing(&db), listing(&reference));
+}

@@ -74,8 +74,9 @@ pub use bulk::{
 pub use error::{Error, Result};
 pub use events::{Subscription, MAX_EVENT_BYTES};
 pub use facade::{BulkWriter, Repo};
+pub use media::settle::MediaMark;
 pub use media::{MediaInfo, MediaSweep, StoredMedia, MEDIA_GRACE};
-pub use media_io::{MediaBytes, MediaWriter};
+pub use media_io::{MediaBatch, MediaBytes, MediaWriter};
 pub use pg::PG_SCHEMA_VERSION;
 pub use pretoken::{Pretokenizer, TokenSet};
 pub use schema::SCHEMA_VERSION;

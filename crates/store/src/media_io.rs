@@ -3,13 +3,15 @@
 //! database (`crate::media::sqlite`) or to chunks in a PostgreSQL one (`crate::pg::media`).
 
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chat_model::MediaHash;
 
 use crate::error::{Error, Result};
+use crate::media::settle::{MediaMark, Settler};
 use crate::media::sqlite::{FileReader, FileSink};
-use crate::media::{sniff, MediaInfo, MediaSweep, StoredMedia, HEAD_LEN};
+use crate::media::{sniff, Labels, MediaInfo, MediaSweep, StoredMedia, HEAD_LEN};
 use crate::pg::media::{PgReader, PgSink};
 use crate::store::{Backend, Store};
 
@@ -19,6 +21,7 @@ use crate::store::{Backend, Store};
 pub struct MediaWriter {
     sink: Option<Sink>,
     digest: Digest,
+    labels: Labels,
 }
 
 /// Where a writer's bytes go until they are committed.
@@ -87,16 +90,34 @@ impl MediaWriter {
                 head: Vec::new(),
                 size: 0,
             },
+            labels: Labels::default(),
         }
     }
 
+    /// The item's original file name, recorded with it unless the store has one for it.
+    pub fn with_name(mut self, name: Option<&str>) -> Self {
+        self.labels.name = name.map(str::to_owned);
+        self
+    }
+
+    /// A key for where these bytes were found, recorded as pointing at them
+    /// ([`crate::Repo::media_hint`]) so that a later import can tell it has them.
+    pub fn with_hint(mut self, key: String) -> Self {
+        self.labels.hint = Some(key);
+        self
+    }
+
     /// Makes the bytes durable and keeps them under their hash (once: bytes the store has
-    /// already are dropped), records what they are, and says which.
+    /// already are dropped), records what they are, and says which. A writer of a
+    /// [`MediaBatch`] hands the bytes over instead: they are durable and recorded once a
+    /// later [`MediaBatch::mark`] has been waited for.
     pub fn finish(mut self) -> Result<StoredMedia> {
-        let info = self.digest.info();
+        let mut info = self.digest.info();
+        info.name.clone_from(&self.labels.name);
+        let labels = std::mem::take(&mut self.labels);
         let newly_stored = match self.sink.take() {
-            Some(Sink::Files(s)) => s.commit(&info)?,
-            Some(Sink::Postgres(s)) => s.commit(&info)?,
+            Some(Sink::Files(s)) => s.commit(&info, labels)?,
+            Some(Sink::Postgres(s)) => s.commit(&info, &labels)?,
             None => return Err(Error::InvalidInput("the media writer is finished".into())),
         };
         Ok(StoredMedia { info, newly_stored })
@@ -124,11 +145,61 @@ impl Read for MediaBytes {
     }
 }
 
+/// Media writers for many items in a row (an import): on SQLite, each item's bytes are made
+/// durable and recorded on a thread of the batch's own while the next item is read, instead
+/// of before [`MediaWriter::finish`] returns. Whatever refers to items of the batch is
+/// written only after waiting for a [`MediaMark`] taken after they were finished. (On
+/// PostgreSQL, each writer commits as it finishes.) Dropping the batch waits for what it
+/// holds; [`MediaBatch::close`] also says whether all of it was stored.
+#[derive(Debug)]
+pub struct MediaBatch {
+    store: Store,
+    settler: Option<Arc<Settler>>,
+}
+
+impl MediaBatch {
+    /// A writer whose bytes are made durable by the batch.
+    pub fn writer(&self) -> Result<MediaWriter> {
+        self.store.writer_with(self.settler.clone())
+    }
+
+    /// Everything the batch's writers finished so far.
+    pub fn mark(&self) -> MediaMark {
+        self.settler
+            .as_ref()
+            .map_or_else(MediaMark::settled, |s| s.mark())
+    }
+
+    /// Waits for everything finished so far to be stored; an error if any of it was not.
+    pub fn close(self) -> Result<()> {
+        match &self.settler {
+            Some(s) => s.close(),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Store {
     /// A writer that stores the bytes written to it.
     pub fn media_writer(&self) -> Result<MediaWriter> {
+        self.writer_with(None)
+    }
+
+    /// Writers for many items in a row (see [`MediaBatch`]).
+    pub fn media_batch(&self) -> Result<MediaBatch> {
+        let settler = match &self.backend {
+            Backend::Sqlite(s) => Some(Arc::new(s.media_settler()?)),
+            Backend::Postgres(_) => None,
+        };
+        Ok(MediaBatch {
+            store: self.clone(),
+            settler,
+        })
+    }
+
+    fn writer_with(&self, settler: Option<Arc<Settler>>) -> Result<MediaWriter> {
         let sink = match &self.backend {
-            Backend::Sqlite(s) => Sink::Files(s.media_sink()?),
+            Backend::Sqlite(s) => Sink::Files(s.media_sink(settler)?),
             Backend::Postgres(p) => Sink::Postgres(Box::new(p.media_sink()?)),
         };
         Ok(MediaWriter::new(sink))

@@ -224,6 +224,72 @@ fn imported_parts_link_media_and_a_changed_import_relinks_them(
 }
 
 #[rstest]
+fn a_batch_keeps_each_item_once_with_its_name_and_hint_once_its_mark_is_waited_for(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
+    let (_dir, store) = temp_store();
+    let earlier = store_bytes(&store, b"stored before the batch", 5).info.hash;
+    let batch = store.media_batch().unwrap();
+    let items: Vec<Vec<u8>> = (0..40u8)
+        .map(|i| png(&varied(10_000 + i as usize)))
+        .collect();
+    let mut hashes = Vec::new();
+    for (i, bytes) in items.iter().enumerate() {
+        let mut w = batch
+            .writer()
+            .unwrap()
+            .with_name(Some(&format!("photo-{i}.png")))
+            .with_hint(format!("zip:photo-{i}"));
+        w.write_all(bytes).unwrap();
+        let stored = w.finish().unwrap();
+        assert!(stored.newly_stored, "item {i}");
+        hashes.push(stored.info.hash);
+    }
+    // The same bytes twice more in the batch (before and after they settle), and bytes the
+    // store held before it: nothing new is kept, and the extra hint is recorded.
+    for hint in ["zip:again-1", "zip:again-2"] {
+        let mut w = batch.writer().unwrap().with_hint(hint.into());
+        w.write_all(&items[3]).unwrap();
+        assert!(!w.finish().unwrap().newly_stored);
+    }
+    let mut w = batch.writer().unwrap().with_name(Some("late name"));
+    w.write_all(b"stored before the batch").unwrap();
+    assert!(!w.finish().unwrap().newly_stored);
+
+    batch.mark().wait().unwrap();
+    for (i, (hash, bytes)) in hashes.iter().zip(&items).enumerate() {
+        let info = store.read(|r| r.media_info(hash)).unwrap().unwrap();
+        assert_eq!(
+            info.name.as_deref(),
+            Some(format!("photo-{i}.png").as_str())
+        );
+        assert_eq!(info.mime, "image/png");
+        assert_eq!(&read_all(&store, hash), bytes);
+        let hint = store
+            .read(|r| r.media_hint(&format!("zip:photo-{i}")))
+            .unwrap();
+        assert_eq!(hint.as_ref(), Some(hash));
+    }
+    for hint in ["zip:again-1", "zip:again-2"] {
+        assert_eq!(
+            store.read(|r| r.media_hint(hint)).unwrap().as_ref(),
+            Some(&hashes[3])
+        );
+    }
+    // A name is given only to an item without one.
+    let before = store.read(|r| r.media_info(&earlier)).unwrap().unwrap();
+    assert_eq!(before.name.as_deref(), Some("late name"));
+    batch.close().unwrap();
+    assert_eq!(count(&store, "media"), 41);
+    assert_eq!(stored_objects(&store), 41);
+    if let Some(dir) = store.media_dir() {
+        let temps = std::fs::read_dir(dir.join("tmp")).unwrap().count();
+        assert_eq!(temps, 0, "no temporary file is left");
+    }
+}
+
+#[rstest]
 fn hints_name_stored_bytes_and_go_with_them(
     #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
 ) {

@@ -28,7 +28,7 @@ use base64::Engine as _;
 use chat_export::ExportDocument;
 use chat_model::{MediaHash, MediaKind, ParsedConversation};
 use chat_parse::Parser;
-use chat_store::Store;
+use chat_store::{MediaBatch, MediaMark, MediaWriter, Store};
 use serde::{Deserialize, Serialize};
 
 use self::index::{FileIndex, Location};
@@ -63,6 +63,8 @@ impl MediaCounts {
 /// Resolves the media of conversations as the parse thread reads them.
 pub(crate) struct MediaResolver {
     store: Store,
+    /// The writers of this run (`None` when the store keeps no media files: in memory).
+    batch: Option<MediaBatch>,
     limits: Limits,
     index: FileIndex,
     /// What this run stored already, by location.
@@ -111,14 +113,35 @@ impl MediaResolver {
             .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")))
             .cloned()
             .collect();
+        let batch = match store.media_batch() {
+            Ok(batch) => Some(batch),
+            Err(e) => {
+                tracing::debug!(error = %e, "media are written one by one");
+                None
+            }
+        };
         MediaResolver {
             store,
+            batch,
             limits,
             index: FileIndex::default(),
             done: HashMap::new(),
             archives,
             archive: None,
             rejected: HashSet::new(),
+        }
+    }
+
+    /// Everything stored so far, to wait for before writing what refers to it.
+    pub(crate) fn mark(&self) -> Option<MediaMark> {
+        self.batch.as_ref().map(MediaBatch::mark)
+    }
+
+    /// A writer of this run's media.
+    fn writer(&self) -> chat_store::Result<MediaWriter> {
+        match &self.batch {
+            Some(batch) => batch.writer(),
+            None => self.store.media_writer(),
         }
     }
 
@@ -242,13 +265,19 @@ impl MediaResolver {
                 counts.missing += 1;
                 continue;
             };
+            if self.done.contains_key(&loc) {
+                // Stored earlier in this run (and perhaps not recorded yet).
+                counts.deduplicated += 1;
+                continue;
+            }
             let name = document
                 .media
                 .iter()
                 .find(|e| e.hash == hash.as_str())
                 .and_then(|e| e.name.as_deref());
             match self.fetch_verified(&loc, &hash, name) {
-                Ok(()) => counts.stored += 1,
+                Ok(true) => counts.stored += 1,
+                Ok(false) => counts.deduplicated += 1,
                 Err(e) => {
                     counts.missing += 1;
                     errors.push(format!("media {}: {e}", loc.display_name()));
@@ -259,15 +288,15 @@ impl MediaResolver {
         (counts, errors)
     }
 
-    /// Streams the bytes at `loc` into the store if they hash to `expected`; else writes
-    /// nothing and says what they hash to.
+    /// Streams the bytes at `loc` into the store if they hash to `expected` (and says
+    /// whether they were new to it); else writes nothing and says what they hash to.
     fn fetch_verified(
         &mut self,
         loc: &Location,
         expected: &MediaHash,
         name: Option<&str>,
-    ) -> Result<(), FetchError> {
-        let mut writer = self.store.media_writer()?;
+    ) -> Result<bool, FetchError> {
+        let mut writer = self.writer()?.with_name(name);
         let mut hasher = blake3::Hasher::new();
         self.with_bytes(loc, |r| {
             let mut tee = Tee {
@@ -285,11 +314,9 @@ impl MediaResolver {
                 actual,
             });
         }
-        writer.finish()?;
-        if let Some(name) = name {
-            self.store.write(|r| r.name_media(expected, name))?;
-        }
-        Ok(())
+        let stored = writer.finish()?;
+        self.done.insert(loc.clone(), expected.clone());
+        Ok(stored.newly_stored)
     }
 
     /// Stores base64 bytes held inline; `None` when they do not decode.
@@ -381,18 +408,10 @@ impl MediaResolver {
                 return Ok((hint, false));
             }
         }
-        let mut writer = self.store.media_writer()?;
+        let mut writer = self.writer()?.with_name(name).with_hint(key);
         self.with_bytes(loc, |r| io::copy(r, &mut writer).map(|_| ()))?;
         let stored = writer.finish()?;
-        let hash = stored.info.hash;
-        self.store.write(|r| {
-            r.put_media_hint(&key, &hash)?;
-            match name {
-                Some(name) => r.name_media(&hash, name),
-                None => Ok(()),
-            }
-        })?;
-        Ok((hash, stored.newly_stored))
+        Ok((stored.info.hash, stored.newly_stored))
     }
 
     /// Lends a reader of the bytes at `loc` to `f`.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chat_export::ExportDocument;
 use chat_model::{ParsedConversation, Source};
 use chat_parse::ItemError;
-use chat_store::{Prepared, Pretokenizer, TokenSet};
+use chat_store::{MediaMark, Prepared, Pretokenizer, TokenSet};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::media::{MediaCounts, MediaResolver};
@@ -32,6 +32,8 @@ pub(super) enum Event {
         unit: usize,
         document: Box<ExportDocument>,
         relink: bool,
+        /// The media stored for it, waited for before it is written.
+        media: Option<MediaMark>,
     },
     ItemError {
         unit: usize,
@@ -211,6 +213,7 @@ impl<'a> Batcher<'a> {
         let batch = Batch {
             items: std::mem::take(&mut self.batch),
             tokens: std::mem::take(&mut self.tokens),
+            media: self.media.as_ref().and_then(MediaResolver::mark),
         };
         self.sent = self.sent.saturating_add(1);
         self.send(Event::Batch(batch))
@@ -222,6 +225,9 @@ pub(super) struct Batch {
     pub(super) items: Vec<Pending>,
     /// The items' texts, tokenized ahead (may be empty or partial).
     pub(super) tokens: TokenSet,
+    /// The media the items refer to are stored (durable and recorded) once this mark is
+    /// waited for: the writer waits before writing the batch.
+    pub(super) media: Option<MediaMark>,
 }
 
 /// What the writer tells the parse thread, for tokenizing ahead (see [`Batcher`]).

@@ -13,6 +13,7 @@ use chat_parse::{
 
 use super::batch::{Batcher, Event};
 use crate::detect::{detect, wrong_source_message, Detected};
+use crate::media::MediaResolver;
 use crate::plan::Unit;
 use crate::run_context::RunContext;
 use crate::source::{OpenError, Opener, Origin};
@@ -219,6 +220,7 @@ impl ParseThread<'_> {
                                 unit: slot,
                                 document: Box::new(document),
                                 relink,
+                                media: out.media.as_ref().and_then(MediaResolver::mark),
                             }
                         }
                         Err(error) => Event::ItemError {

@@ -63,6 +63,9 @@ impl Writer<'_> {
                 }
             }
             Event::Batch(batch) => {
+                if let Some(media) = &batch.media {
+                    media.wait()?;
+                }
                 let written = self.flush(bulk, &batch)?;
                 if !self.options.dry_run {
                     self.state.wrote.store(written > 0, Ordering::Relaxed);
@@ -72,7 +75,11 @@ impl Writer<'_> {
                 unit,
                 document,
                 relink,
+                media,
             } => {
+                if let Some(media) = &media {
+                    media.wait()?;
+                }
                 let detail = &document.conversation;
                 let outcome = native::restore(self.store, detail, self.options.dry_run, relink);
                 if let (Some(observe), Ok(status)) = (&self.options.observe, &outcome) {

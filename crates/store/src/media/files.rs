@@ -52,16 +52,27 @@ impl MediaFiles {
     /// Moves a complete, synced temporary file into place as `hash`. Returns `false` (and
     /// removes the temporary file) when the bytes were there already.
     pub(crate) fn commit(&self, temp: &Path, hash: &MediaHash) -> io::Result<bool> {
+        let shard = self.place(temp, hash)?;
+        if let Some(shard) = &shard {
+            sync_dir(shard);
+        }
+        Ok(shard.is_some())
+    }
+
+    /// Moves a complete, synced temporary file into place as `hash` without syncing its
+    /// directory: returns that directory, for the caller to sync ([`sync_dir`]) before
+    /// anything refers to the item; `None` (and the temporary file removed) when the bytes
+    /// were there already.
+    pub(crate) fn place(&self, temp: &Path, hash: &MediaHash) -> io::Result<Option<PathBuf>> {
         let target = self.path(hash);
         if target.is_file() {
             fs::remove_file(temp)?;
-            return Ok(false);
+            return Ok(None);
         }
-        let shard = target.parent().unwrap_or(&self.root);
-        fs::create_dir_all(shard)?;
+        let shard = target.parent().unwrap_or(&self.root).to_path_buf();
+        fs::create_dir_all(&shard)?;
         fs::rename(temp, &target)?;
-        sync_dir(shard);
-        Ok(true)
+        Ok(Some(shard))
     }
 
     /// Removes the file of `hash`, if there is one.
@@ -138,7 +149,7 @@ fn older_than(entry: &fs::DirEntry, grace: Duration) -> bool {
 
 /// Syncs a directory so a rename into it survives a crash (best effort: not every platform
 /// lets a directory be opened for syncing).
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

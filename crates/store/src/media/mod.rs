@@ -10,6 +10,7 @@
 //! the store's media methods are in `crate::media_io`.
 
 mod files;
+pub(crate) mod settle;
 mod sniff;
 pub(crate) mod sqlite;
 
@@ -24,6 +25,33 @@ pub(crate) use sniff::{sniff, HEAD_LEN};
 /// How old a temporary file or an unreferenced item must be before a sweep removes it: an
 /// import stores an item's bytes a little before the conversation that refers to it.
 pub const MEDIA_GRACE: Duration = Duration::from_secs(3600);
+
+/// What a writer records beside the bytes: the item's original name (kept when the store has
+/// none for it) and a hint, a key that says where these bytes were found
+/// ([`crate::Repo::media_hint`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Labels {
+    pub(crate) name: Option<String>,
+    pub(crate) hint: Option<String>,
+}
+
+impl Labels {
+    /// Records the labels through a repository's `name_media` and `put_media_hint` (for the
+    /// item at hand).
+    pub(crate) fn record(
+        &self,
+        name: impl FnOnce(&str) -> crate::Result<()>,
+        hint: impl FnOnce(&str) -> crate::Result<()>,
+    ) -> crate::Result<()> {
+        if let Some(n) = &self.name {
+            name(n)?;
+        }
+        match &self.hint {
+            Some(key) => hint(key),
+            None => Ok(()),
+        }
+    }
+}
 
 /// What is known about stored media.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use chat_model::MediaHash;
 
-use super::{MediaFiles, MediaInfo, MediaSweep};
+use super::settle::Settler;
+use super::{Labels, MediaFiles, MediaInfo, MediaSweep};
 use crate::error::{Error, Result};
 use crate::sqlite_store::SqliteStore;
 
@@ -20,6 +21,8 @@ pub(crate) struct FileSink {
     store: SqliteStore,
     files: Arc<MediaFiles>,
     temp: Option<(PathBuf, BufWriter<File>)>,
+    /// Set for an import's writers: the file is made durable on the settler's thread.
+    settler: Option<Arc<Settler>>,
 }
 
 impl FileSink {
@@ -37,23 +40,33 @@ impl FileSink {
         }
     }
 
-    /// Syncs the file, moves it into place as `info.hash` and records `info`; `false` when
-    /// the bytes were stored already.
-    pub(crate) fn commit(mut self, info: &MediaInfo) -> Result<bool> {
+    /// Syncs the file, moves it into place as `info.hash` and records `info` and `labels`;
+    /// `false` when the bytes were stored already. With a settler, hands the file over
+    /// instead (see `settle.rs`).
+    pub(crate) fn commit(mut self, info: &MediaInfo, labels: Labels) -> Result<bool> {
         let Some((path, file)) = self.temp.take() else {
             return Err(Error::InvalidInput("the media writer is finished".into()));
         };
-        let result = self.commit_file(&path, file, info);
+        let result = match file.into_inner() {
+            Err(e) => Err(Error::io("writing media", e.into_error())),
+            Ok(file) => match &self.settler {
+                Some(settler) => settler.hand_over((path.clone(), file), info.clone(), labels),
+                None => self.commit_file(&path, file, info, &labels),
+            },
+        };
         if result.is_err() {
             let _ = std::fs::remove_file(&path);
         }
         result
     }
 
-    fn commit_file(&self, path: &Path, file: BufWriter<File>, info: &MediaInfo) -> Result<bool> {
-        let file = file
-            .into_inner()
-            .map_err(|e| Error::io("writing media", e.into_error()))?;
+    fn commit_file(
+        &self,
+        path: &Path,
+        file: File,
+        info: &MediaInfo,
+        labels: &Labels,
+    ) -> Result<bool> {
         file.sync_all().map_err(|e| Error::io("syncing media", e))?;
         drop(file);
         // The file moves into place inside the write transaction that records it, so a sweep
@@ -64,6 +77,11 @@ impl FileSink {
                 .commit(path, &info.hash)
                 .map_err(|e| Error::io("moving media into place", e))?;
             repo.put_media(info)?;
+            let hash = &info.hash;
+            labels.record(
+                |n| repo.name_media(hash, n),
+                |k| repo.put_media_hint(k, hash),
+            )?;
             Ok(moved)
         })
     }
@@ -96,7 +114,8 @@ impl SqliteStore {
             .ok_or_else(|| Error::InvalidInput("an in-memory store keeps no media".into()))
     }
 
-    pub(crate) fn media_sink(&self) -> Result<FileSink> {
+    /// Where a media writer's bytes go; with `settler`, made durable on its thread.
+    pub(crate) fn media_sink(&self, settler: Option<Arc<Settler>>) -> Result<FileSink> {
         let files = self.media_files()?;
         let (path, file) = files
             .temp()
@@ -105,7 +124,13 @@ impl SqliteStore {
             store: self.clone(),
             files,
             temp: Some((path, BufWriter::with_capacity(256 * 1024, file))),
+            settler,
         })
+    }
+
+    /// A thread that makes the media of writers given it durable (see `settle.rs`).
+    pub(crate) fn media_settler(&self) -> Result<Settler> {
+        Settler::start(self.clone(), self.media_files()?)
     }
 
     pub(crate) fn media_reader(

@@ -10,7 +10,7 @@ use chat_model::MediaHash;
 
 use super::PgStore;
 use crate::error::{Error, Result};
-use crate::media::{MediaInfo, MediaSweep};
+use crate::media::{Labels, MediaInfo, MediaSweep};
 
 /// Bytes per chunk (the last chunk of an item may be shorter).
 pub(crate) const CHUNK: usize = 1 << 20;
@@ -64,12 +64,17 @@ impl PgSink {
 
     /// Writes what is buffered and gives the blob to a media row for `info.hash`; `false`
     /// (and the blob deleted) when the store had these bytes already.
-    pub(crate) fn commit(mut self, info: &MediaInfo) -> Result<bool> {
+    pub(crate) fn commit(mut self, info: &MediaInfo, labels: &Labels) -> Result<bool> {
         if !self.buf.is_empty() {
             self.put_chunk()?;
         }
         let blob = self.blob;
-        let owned = self.store.write(|r| r.put_media_blob(info, blob))?;
+        let owned = self.store.write(|r| {
+            let owned = r.put_media_blob(info, blob)?;
+            let hash = &info.hash;
+            labels.record(|n| r.name_media(hash, n), |k| r.put_media_hint(k, hash))?;
+            Ok(owned)
+        })?;
         if owned {
             self.done = true;
         }
