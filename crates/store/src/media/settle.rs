@@ -4,10 +4,9 @@
 //! directory and records it before the next item is read: the disk and the reader take
 //! turns, and an export of a thousand photos spends most of its time waiting for `fsync`.
 //! A [`Settler`] takes those steps on a thread of its own: a writer hands over its complete
-//! temporary file (after asking the kernel to start writing it back) and goes on reading.
-//! The thread syncs the files of what it was handed, moves them into place and syncs each
-//! shard directory once, then records the items (with their names and hints) in one
-//! transaction. A [`MediaMark`] waits until everything handed over before it is recorded:
+//! temporary file and goes on reading. The thread starts the writeback of every file it was
+//! handed, syncs them, moves them into place and syncs each shard directory once, then
+//! records the items (with their names and hints) in one transaction. A [`MediaMark`] waits until everything handed over before it is recorded:
 //! whatever refers to the media (the conversations of an import batch) is written only
 //! after its mark, so nothing durable ever refers to bytes that are not.
 
@@ -142,7 +141,6 @@ impl Settler {
             // Still recorded (a file left by a crash may lack its row), named and hinted.
             None
         } else {
-            start_writeback(&temp.1);
             state.pending.insert(info.hash.clone());
             Some(temp)
         };
@@ -201,9 +199,11 @@ impl Drop for Settler {
 }
 
 /// Asks the kernel to start writing the file to disk now (not waiting for it), so that the
-/// later `fsync` finds it mostly written. Linux starts the writeback for `DONTNEED`, and then
-/// also drops the pages once they are clean, so an import does not fill the page cache with
-/// media nobody is reading.
+/// later `fsync` finds it mostly written. Linux starts the writeback for `DONTNEED` (on the
+/// calling thread: block allocation and building the I/O cost the caller a second of system
+/// time per 1.5 GB, which is why this thread does it and not the writer's), and then also
+/// drops the pages once they are clean, so an import does not fill the page cache with media
+/// nobody is reading.
 fn start_writeback(file: &File) {
     #[cfg(target_os = "linux")]
     {
@@ -257,6 +257,11 @@ fn run(store: &SqliteStore, files: &MediaFiles, rx: &Receiver<Job>, shared: &Sha
 /// Syncs the group's files, then under the write lock moves them into place, syncs their
 /// shard directories once each and records the items.
 fn settle(store: &SqliteStore, files: &MediaFiles, group: Vec<Job>) -> Result<()> {
+    // Every file's writeback first, so the disk works on all of them while this thread waits
+    // for each in turn.
+    for (_, file) in group.iter().filter_map(|j| j.temp.as_ref()) {
+        start_writeback(file);
+    }
     for job in &group {
         if let Some((_, file)) = &job.temp {
             file.sync_all().map_err(|e| Error::io("syncing media", e))?;
