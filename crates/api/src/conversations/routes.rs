@@ -72,11 +72,19 @@ pub async fn list(state: State, q: web::Query<ListParams>) -> Result<HttpRespons
         },
         cursor,
     };
-    let page = state.conversations().list(query).await?;
-    Ok(HttpResponse::Ok().json(ConversationPage {
-        items: page.items.into_iter().map(ConversationView::from).collect(),
-        next_cursor: page.next_cursor.map(|c| c.encode()),
-    }))
+    let body = state
+        .conversations()
+        .list(query, |page| {
+            serde_json::to_vec(&ConversationPage {
+                items: page.items.into_iter().map(ConversationView::from).collect(),
+                next_cursor: page.next_cursor.map(|c| c.encode()),
+            })
+        })
+        .await?
+        .map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 /// Creates an empty native conversation.
