@@ -170,6 +170,13 @@ impl MediaBatch {
             .map_or_else(MediaMark::settled, |s| s.mark())
     }
 
+    /// Stores bytes held in memory through the batch, writing nothing when the store holds
+    /// them already (see [`Store::put_media_bytes`]); `name` as for
+    /// [`MediaWriter::with_name`].
+    pub fn put_bytes(&self, bytes: &[u8], name: Option<&str>) -> Result<StoredMedia> {
+        self.store.put_bytes_with(bytes, self.settler.clone(), name)
+    }
+
     /// Waits for everything finished so far to be stored; an error if any of it was not.
     pub fn close(self) -> Result<()> {
         match &self.settler {
@@ -207,6 +214,15 @@ impl Store {
 
     /// Stores bytes held in memory, writing nothing when the store has them already.
     pub fn put_media_bytes(&self, bytes: &[u8]) -> Result<StoredMedia> {
+        self.put_bytes_with(bytes, None, None)
+    }
+
+    fn put_bytes_with(
+        &self,
+        bytes: &[u8],
+        settler: Option<Arc<Settler>>,
+        name: Option<&str>,
+    ) -> Result<StoredMedia> {
         let hash = MediaHash::from_bytes(blake3::hash(bytes).as_bytes());
         if let Some(info) = self.read(|repo| repo.media_info(&hash))? {
             return Ok(StoredMedia {
@@ -214,7 +230,7 @@ impl Store {
                 newly_stored: false,
             });
         }
-        let mut writer = self.media_writer()?;
+        let mut writer = self.writer_with(settler)?.with_name(name);
         writer
             .write_all(bytes)
             .map_err(|e| Error::io("writing media", e))?;

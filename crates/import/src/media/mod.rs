@@ -334,10 +334,16 @@ impl MediaResolver {
                     .decode(cleaned.trim_end_matches('='))
             })
             .ok()?;
-        match self.store.put_media_bytes(&bytes) {
+        // Through the run's batch when there is one, which knows the items it holds but has
+        // not recorded yet (the same picture as a file earlier in the run is not new).
+        let stored = match &self.batch {
+            Some(batch) => batch.put_bytes(&bytes, name),
+            None => self.store.put_media_bytes(&bytes),
+        };
+        match stored {
             Ok(stored) => {
                 if stored.newly_stored {
-                    if let Some(name) = name {
+                    if let (Some(name), None) = (name, &self.batch) {
                         let hash = stored.info.hash.clone();
                         let named = self.store.write(|r| r.name_media(&hash, name));
                         if let Err(e) = named {
