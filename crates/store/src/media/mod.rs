@@ -40,9 +40,9 @@ impl Labels {
     /// item at hand).
     pub(crate) fn record(
         &self,
-        name: impl FnOnce(&str) -> crate::Result<()>,
-        hint: impl FnOnce(&str) -> crate::Result<()>,
-    ) -> crate::Result<()> {
+        name: impl FnOnce(&str) -> crate::error::Result<()>,
+        hint: impl FnOnce(&str) -> crate::error::Result<()>,
+    ) -> crate::error::Result<()> {
         if let Some(n) = &self.name {
             name(n)?;
         }
