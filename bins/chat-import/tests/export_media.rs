@@ -107,14 +107,7 @@ fn contents(db: &Path) -> BTreeMap<String, (Value, Vec<String>)> {
 /// Every stored media item: hash → bytes, read back through the store.
 fn stored(db: &Path) -> BTreeMap<String, Vec<u8>> {
     let store = Store::open(db).unwrap();
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn.prepare("SELECT hash FROM media").unwrap();
-    let hashes: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    hashes
+    common::strings(db, "SELECT hash FROM media")
         .into_iter()
         .map(|h| {
             let mut bytes = Vec::new();
