@@ -341,14 +341,13 @@ impl BulkWriter {
     pub fn write_batch(&mut self, items: &[BulkItem<'_>]) -> Result<Vec<WriteOutcome>> {
         match &mut self.inner {
             WriterInner::Sqlite(w) => w.write_batch(items),
-            WriterInner::Postgres(w) => w.write_batch(items, true),
+            WriterInner::Postgres(w) => w.write_batch(items, None, true),
         }
     }
 
     /// [`BulkWriter::write_batch`] with the batch's texts tokenized ahead by a
-    /// [`crate::Pretokenizer`] (SQLite's full-text index then takes those tokens instead of
-    /// tokenizing on this thread). PostgreSQL computes its search columns itself and ignores
-    /// them.
+    /// [`crate::Pretokenizer`]: SQLite's full-text index and PostgreSQL's search columns are
+    /// then made from those tokens instead of tokenizing on this thread.
     pub fn write_batch_tokenized(
         &mut self,
         items: &[BulkItem<'_>],
@@ -356,14 +355,8 @@ impl BulkWriter {
     ) -> Result<Vec<WriteOutcome>> {
         match &mut self.inner {
             WriterInner::Sqlite(w) => w.write_batch_tokenized(items, tokens),
-            WriterInner::Postgres(w) => w.write_batch(items, true),
+            WriterInner::Postgres(w) => w.write_batch(items, Some(tokens), true),
         }
-    }
-
-    /// Whether [`BulkWriter::write_batch_tokenized`] uses tokens computed ahead (SQLite), so
-    /// an importer need not compute them for a backend that ignores them.
-    pub fn uses_tokens(&self) -> bool {
-        matches!(self.inner, WriterInner::Sqlite(_))
     }
 
     /// What [`BulkWriter::write_batch`] would do, without writing anything: the same code runs
@@ -372,7 +365,7 @@ impl BulkWriter {
     pub fn preview_batch(&mut self, items: &[BulkItem<'_>]) -> Result<Vec<WriteOutcome>> {
         match &mut self.inner {
             WriterInner::Sqlite(w) => w.preview_batch(items),
-            WriterInner::Postgres(w) => w.write_batch(items, false),
+            WriterInner::Postgres(w) => w.write_batch(items, None, false),
         }
     }
 }

@@ -79,6 +79,22 @@ impl TokenSet {
         (xxh3_128(text), text.len())
     }
 
+    /// The tokens of `text` in order, or `None` when the set does not hold it (or its entry
+    /// does not decode, which a set built by [`Pretokenizer::add`] never has).
+    pub(crate) fn tokens(&self, text: &str) -> Option<Vec<&[u8]>> {
+        let &(from, to) = self.index.get(&Self::key(text.as_bytes()))?;
+        let mut rest = self.blob.get(from..to)?;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let len = read_varint(&mut rest)?;
+            read_varint(&mut rest)?;
+            read_varint(&mut rest)?;
+            out.push(rest.get(..len)?);
+            rest = &rest[len..];
+        }
+        Some(out)
+    }
+
     /// Feeds the stored tokens of `text` to FTS5's callback. `None` when the set does not
     /// hold `text` (the caller tokenizes it then); otherwise the callback's first error, or
     /// `SQLITE_OK`.

@@ -22,6 +22,8 @@ use crate::bulk::prepare::Prepared;
 use crate::bulk::rows::{status_of, MessageRow, Stored};
 use crate::bulk::write::{times, Ids};
 use crate::error::{pg_error, Error, Result};
+use crate::pg::words::{cjk_column, TsVector};
+use crate::pretoken::TokenSet;
 
 /// Column types of a `convos` COPY row (see [`PgBulkWriter::copy_new`]).
 const CONVO_TYPES: &[Type] = &[
@@ -38,6 +40,7 @@ const CONVO_TYPES: &[Type] = &[
     Type::TEXT,
     Type::BYTEA,
     Type::TEXT,
+    Type::TS_VECTOR,
 ];
 /// Column types of a `convo_turns` COPY row.
 const TURN_TYPES: &[Type] = &[
@@ -51,6 +54,8 @@ const TURN_TYPES: &[Type] = &[
     Type::INT8,
     Type::BOOL,
     Type::TEXT,
+    Type::TEXT,
+    Type::TS_VECTOR,
     Type::TEXT,
 ];
 
@@ -88,10 +93,12 @@ impl PgBulkWriter {
         PgBulkWriter { conn, target }
     }
 
-    /// Writes (or, without `commit`, previews) a batch in one transaction.
+    /// Writes (or, without `commit`, previews) a batch in one transaction. The search
+    /// columns of texts `tokens` holds are made from those tokens (see [`super::words`]).
     pub(crate) fn write_batch(
         &mut self,
         items: &[BulkItem<'_>],
+        tokens: Option<&TokenSet>,
         commit: bool,
     ) -> Result<Vec<WriteOutcome>> {
         let target = Arc::clone(&self.target);
@@ -111,7 +118,7 @@ impl PgBulkWriter {
             "SELECT pg_advisory_xact_lock({WRITE_LOCK}); {BATCH_SETTINGS}"
         ))
         .map_err(err("waiting for the write lock"))?;
-        let out = Self::run(&mut tx, target, items, &prepared)?;
+        let out = Self::run(&mut tx, target, items, &prepared, tokens)?;
         if commit {
             tx.commit().map_err(err("committing a bulk write"))?;
         } else {
@@ -126,6 +133,7 @@ impl PgBulkWriter {
         target: &str,
         items: &[BulkItem<'_>],
         prepared: &[Cow<'_, Prepared>],
+        tokens: Option<&TokenSet>,
     ) -> Result<Vec<WriteOutcome>> {
         let existing = lookup(tx, target, items)?;
         let mut out: Vec<Option<WriteOutcome>> = vec![None; items.len()];
@@ -150,7 +158,7 @@ impl PgBulkWriter {
             }
         }
         if !new.is_empty() {
-            for (i, outcome) in copy_new(tx, target, items, prepared, &new)? {
+            for (i, outcome) in copy_new(tx, target, items, prepared, &new, tokens)? {
                 out[i] = Some(outcome);
             }
         }
@@ -164,8 +172,8 @@ impl PgBulkWriter {
                     status: WriteStatus::Unchanged,
                     messages_written: 0,
                 },
-                Some(e) => update_existing(tx, target, item.conversation, &prepared[i], e)?,
-                None => copy_new(tx, target, items, prepared, &[i])?
+                Some(e) => update_existing(tx, target, item.conversation, &prepared[i], e, tokens)?,
+                None => copy_new(tx, target, items, prepared, &[i], tokens)?
                     .pop()
                     .map(|(_, o)| o)
                     .ok_or_else(|| Error::Corrupt("a bulk item was not written".into()))?,
@@ -225,6 +233,7 @@ fn copy_new(
     items: &[BulkItem<'_>],
     prepared: &[Cow<'_, Prepared>],
     which: &[usize],
+    tokens: Option<&TokenSet>,
 ) -> Result<Vec<(usize, WriteOutcome)>> {
     let err = |context| move |e| pg_error(target, context, e);
     let ids: Vec<(ConversationId, Ids<'_>)> = which
@@ -239,7 +248,8 @@ fn copy_new(
         let sink = tx
             .copy_in(
                 "COPY convos (id, source, source_id, title, folder, model, created_at,
-                    updated_at, archived_at, summary, current_turn_id, content_hash, extra)
+                    updated_at, archived_at, summary, current_turn_id, content_hash, extra,
+                    title_tsv)
                  FROM STDIN (FORMAT binary)",
             )
             .map_err(err("starting to copy conversations"))?;
@@ -252,11 +262,13 @@ fn copy_new(
                 .folder
                 .cloned()
                 .unwrap_or_else(|| c.source.default_folder());
-            let row: [&(dyn ToSql + Sync); 13] = [
+            let title = pg_text(&c.title);
+            let title_tsv = TsVector::of(&title, tokens)?;
+            let row: [&(dyn ToSql + Sync); 14] = [
                 &id.as_str(),
                 &c.source.as_str(),
                 &pg_text(&c.source_id),
-                &pg_text(&c.title),
+                &title,
                 &folder.as_str(),
                 &pg_text_opt(c.model.as_deref()),
                 &created_at,
@@ -266,6 +278,7 @@ fn copy_new(
                 &ids.leaf(c).map(String::as_str),
                 &&prepared[i].hash[..],
                 &prepared[i].extra.as_deref().map(pg_text),
+                &title_tsv,
             ];
             w.write(&row).map_err(err("copying a conversation"))?;
         }
@@ -276,7 +289,7 @@ fn copy_new(
         let sink = tx
             .copy_in(
                 "COPY convo_turns (id, convo_id, parent_id, role, content, parts, model,
-                    created_at, hidden, source_id, status)
+                    created_at, hidden, source_id, status, tsv, cjk)
                  FROM STDIN (FORMAT binary)",
             )
             .map_err(err("starting to copy messages"))?;
@@ -291,18 +304,23 @@ fn copy_new(
                 }
                 let parent = m.parent.as_deref().and_then(|p| ids.in_batch(p));
                 let parts = prepared[i].parts.get(k).and_then(Option::as_deref);
-                let row: [&(dyn ToSql + Sync); 11] = [
+                let content = pg_text(&m.content);
+                let tsv = TsVector::of(&content, tokens)?;
+                let cjk = cjk_column(&content, m.hidden);
+                let row: [&(dyn ToSql + Sync); 13] = [
                     &mid.as_str(),
                     &id.as_str(),
                     &parent.map(String::as_str),
                     &m.role.as_str(),
-                    &pg_text(&m.content),
+                    &content,
                     &parts.map(pg_text),
                     &pg_text_opt(m.model.as_deref()),
                     &m.created_at.map(to_millis),
                     &m.hidden,
                     &pg_text(&m.source_id),
                     &status_of(m),
+                    &tsv,
+                    &cjk,
                 ];
                 w.write(&row).map_err(err("copying a message"))?;
                 written[n] += 1;
@@ -365,6 +383,7 @@ fn update_existing(
     c: &ParsedConversation,
     prepared: &Prepared,
     existing: Existing,
+    tokens: Option<&TokenSet>,
 ) -> Result<WriteOutcome> {
     let err = |context| move |e| pg_error(target, context, e);
     let source = c.source.as_str();
@@ -374,15 +393,15 @@ fn update_existing(
     let insert = tx
         .prepare(
             "INSERT INTO convo_turns (id, convo_id, parent_id, role, content, parts,
-                model, created_at, hidden, source_id, status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                model, created_at, hidden, source_id, status, tsv, cjk)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (id) DO NOTHING",
         )
         .map_err(err("preparing to insert messages"))?;
     let update = tx
         .prepare(
             "UPDATE convo_turns SET content = $2, parts = $3, model = $4, created_at = $5,
-                hidden = $6, status = $7 WHERE id = $1",
+                hidden = $6, status = $7, tsv = $8, cjk = $9 WHERE id = $1",
         )
         .map_err(err("preparing to update messages"))?;
     let mut written = 0u64;
@@ -414,6 +433,8 @@ fn update_existing(
                             &m.created_at.map(to_millis),
                             &m.hidden,
                             &status_of(m),
+                            &TsVector::of(&content, tokens)?,
+                            &cjk_column(&content, m.hidden),
                         ],
                     )
                     .map_err(err("updating an imported message"))?;
@@ -440,26 +461,31 @@ fn update_existing(
                     &m.hidden,
                     &pg_text(&m.source_id),
                     &status_of(m),
+                    &TsVector::of(&content, tokens)?,
+                    &cjk_column(&content, m.hidden),
                 ],
             )
             .map_err(err("inserting an imported message"))?;
     }
     let (_, updated_at) = times(c);
+    let title = pg_text(&c.title);
     tx.execute(
         "UPDATE convos SET
             title = CASE WHEN title_edited THEN title ELSE $2 END,
+            title_tsv = CASE WHEN title_edited THEN title_tsv ELSE $9 END,
             model = $3, summary = coalesce($4, summary), updated_at = $5,
             current_turn_id = coalesce($6, current_turn_id), content_hash = $7, extra = $8
          WHERE id = $1",
         &[
             &cid,
-            &pg_text(&c.title),
+            &title,
             &pg_text_opt(c.model.as_deref()),
             &pg_text_opt(c.summary.as_deref()),
             &updated_at.max(existing.updated_at),
             &ids.leaf(c).map(String::as_str),
             &&prepared.hash[..],
             &prepared.extra.as_deref().map(pg_text),
+            &TsVector::of(&title, tokens)?,
         ],
     )
     .map_err(err("updating an imported conversation"))?;

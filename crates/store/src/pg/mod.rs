@@ -22,6 +22,7 @@ pub(crate) mod media;
 pub(crate) mod notify;
 pub(crate) mod repo;
 mod schema;
+pub(crate) mod words;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -273,27 +274,45 @@ impl PgStore {
             .map_err(|e| pg_error(&self.target.name, "vacuuming", e))
     }
 
-    /// Checks that the stored search columns match their text (they are generated, so a
-    /// mismatch means the text search configuration changed under them), and that each
+    /// Checks that the stored search columns match their text (the store writes them with
+    /// it, [`words`]; this recomputes each one, streaming the rows), and that each
     /// conversation's kept message count and tag list match its rows.
     pub(crate) fn integrity_check(&self) -> Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
         let conn = self.conn()?;
         let mut c = conn.0.borrow_mut();
-        let bad: i64 = c
+        let fail = |e| pg_error(&self.target.name, "checking the search columns", e);
+        let mut bad = 0u64;
+        let none: [&str; 0] = [];
+        let mut rows = c
             .client
-            .query_one(
-                "SELECT (SELECT count(*) FROM convo_turns
-                         WHERE tsv IS DISTINCT FROM to_tsvector('chat_simple', content))
-                      + (SELECT count(*) FROM convos
-                         WHERE title_tsv IS DISTINCT FROM to_tsvector('chat_simple', title))",
-                &[],
-            )
-            .and_then(|r| r.try_get(0))
-            .map_err(|e| pg_error(&self.target.name, "checking the search columns", e))?;
+            .query_raw("SELECT content, hidden, tsv, cjk FROM convo_turns", none)
+            .map_err(fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            let content: String = row.try_get(0)?;
+            let stored: words::TsVector = row.try_get(2)?;
+            let cjk: Option<String> = row.try_get(3)?;
+            if stored != words::TsVector::of(&content, None)?
+                || cjk != words::cjk_column(&content, row.try_get(1)?)
+            {
+                bad += 1;
+            }
+        }
+        drop(rows);
+        let mut rows = c
+            .client
+            .query_raw("SELECT title, title_tsv FROM convos", none)
+            .map_err(fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            let stored: words::TsVector = row.try_get(1)?;
+            if stored != words::TsVector::of(row.try_get(0)?, None)? {
+                bad += 1;
+            }
+        }
+        drop(rows);
         if bad != 0 {
             return Err(Error::Corrupt(format!(
-                "{bad} rows have search columns that do not match their text; run \
-                 `UPDATE convo_turns SET content = content` to recompute them"
+                "{bad} rows have search columns that do not match their text"
             )));
         }
         let stale: i64 = c

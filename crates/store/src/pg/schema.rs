@@ -13,8 +13,9 @@ use crate::error::{Error, Result};
 ///    plus one is its version, so bump this constant with it.
 /// 2. Make the same change to the SQLite schema (`crate::schema`), so both backends keep the
 ///    same records, and to the copy's column lists (`crate::copy`).
-/// 3. Keep the generated search columns (`tsv`, `title_tsv`, `cjk`) in step with any change
-///    to `convo_turns.content`/`hidden` or `convos.title`; they are recomputed on every write.
+/// 3. Keep the search columns (`tsv`, `title_tsv`, `cjk`) in step with any change to
+///    `convo_turns.content`/`hidden` or `convos.title`: every statement that writes those
+///    writes them too, computed by `super::words`.
 /// 4. Add a test that upgrades a database at the previous version and compares it with a
 ///    fresh one.
 /// 5. Describe the change in `docs/architecture.md` ("PostgreSQL").
@@ -23,24 +24,16 @@ pub const PG_SCHEMA_VERSION: i64 = 1;
 /// Advisory lock held while migrating, so instances started together migrate once.
 const MIGRATION_LOCK: i64 = 0x0063_6861_746d_6967; // "chatmig"
 
-/// The CJK characters unicode61 and PostgreSQL's parser do not segment, as the ranges of a
-/// regex class (mirrors `crate::repo::search::is_cjk`).
-macro_rules! cjk_ranges {
-    () => {
-        "\u{3040}-\u{30FF}\u{3400}-\u{4DBF}\u{4E00}-\u{9FFF}\u{AC00}-\u{D7AF}\u{F900}-\u{FAFF}"
-    };
-}
-
 /// Migration 1: the whole initial schema.
-const V1: &str = concat!(
-    r#"
+const V1: &str = r#"
 -- Diacritics folded (`unaccent`), CJK found by trigrams (`pg_trgm`). Both are trusted
 -- extensions: the database owner may create them.
 CREATE EXTENSION IF NOT EXISTS unaccent;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
--- Words as SQLite's `unicode61 remove_diacritics 2` sees them: no stemming, no stop words,
--- lower case, accents removed (unaccent is a filtering dictionary in front of simple).
+-- The words of a text for `ts_headline` (snippets), close to SQLite's `unicode61
+-- remove_diacritics 2`: no stemming, no stop words, lower case, accents removed (unaccent is
+-- a filtering dictionary in front of simple). The stored vectors come from the store.
 CREATE TEXT SEARCH CONFIGURATION chat_simple (COPY = pg_catalog.simple);
 ALTER TEXT SEARCH CONFIGURATION chat_simple
     ALTER MAPPING FOR word, hword, hword_part, numword, numhword, hword_numpart
@@ -69,7 +62,9 @@ CREATE TABLE convos (
     forked_from_turn_id  text COLLATE "C",             -- foreign key added below
     content_hash         bytea,                        -- xxh3-128 of the parsed import
     extra                text,                         -- JSON: import attachments and raw fields
-    title_tsv            tsvector GENERATED ALWAYS AS (to_tsvector('chat_simple', title)) STORED,
+    -- The title's words, written with it by the store (`pg::words`; no default, so an
+    -- INSERT that forgets it fails).
+    title_tsv            tsvector NOT NULL,
     -- What a listing shows, kept by the triggers below so that a page reads no other table:
     -- the number of messages, and the tag names sorted and joined by chr(31) (NULL: none).
     turn_count           bigint NOT NULL DEFAULT 0,
@@ -95,20 +90,20 @@ CREATE TABLE convo_turns (
     hidden     boolean NOT NULL DEFAULT false,
     source_id  text,
     status     text NOT NULL DEFAULT 'complete',
-    -- Search columns, recomputed by PostgreSQL on every insert and update.
-    tsv        tsvector GENERATED ALWAYS AS (to_tsvector('chat_simple', content)) STORED,
-    -- The CJK runs of a visible message, joined by spaces (what SQLite's trigram table holds).
-    -- ASCII-only text (as many bytes as characters) skips the regex: a cheap test first.
-    cjk        text GENERATED ALWAYS AS (
-        CASE WHEN NOT hidden AND octet_length(content) <> char_length(content)
-                  AND content ~ '["#,
-    cjk_ranges!(),
-    r#"]'
-             THEN btrim(regexp_replace(content, '[^"#,
-    cjk_ranges!(),
-    r#"]+', ' ', 'g'))
-        END) STORED
+    -- Search columns, written with the text by the store (`pg::words`): the words as
+    -- SQLite's unicode61 tokenizer sees them, and the CJK runs of a visible message joined
+    -- by spaces (what SQLite's trigram table holds; NULL when it has none).
+    tsv        tsvector NOT NULL,
+    cjk        text
 );
+-- lz4 compresses long values several times faster than pglz, the default (pglz was a sixth
+-- of an import's COPY); a server built without lz4 keeps pglz.
+DO $$ BEGIN
+    ALTER TABLE convo_turns ALTER COLUMN content SET COMPRESSION lz4,
+        ALTER COLUMN parts SET COMPRESSION lz4, ALTER COLUMN tsv SET COMPRESSION lz4;
+    ALTER TABLE convos ALTER COLUMN extra SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN NULL;
+END $$;
 CREATE UNIQUE INDEX convo_turns_seq ON convo_turns (seq);
 CREATE INDEX convo_turns_convo ON convo_turns (convo_id, seq);
 CREATE INDEX convo_turns_tsv ON convo_turns USING gin (tsv) WHERE NOT hidden;
@@ -296,8 +291,7 @@ BEGIN
 END $$;
 CREATE TRIGGER media_gc AFTER DELETE ON media
     FOR EACH ROW EXECUTE FUNCTION media_gc();
-"#
-);
+"#;
 
 /// Every migration, in order; migration `i` moves the database from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[V1];
@@ -367,7 +361,8 @@ mod tests {
     #[test]
     fn migrations_and_version_constant_agree() {
         assert_eq!(MIGRATIONS.len() as i64, PG_SCHEMA_VERSION);
-        assert!(V1.contains("content ~ '[\u{3040}-"));
-        assert!(V1.contains("'[^\u{3040}-"));
+        // The search columns are the store's to write: none is left to a default.
+        assert!(V1.contains("tsv        tsvector NOT NULL,"));
+        assert!(V1.contains("title_tsv            tsvector NOT NULL,"));
     }
 }

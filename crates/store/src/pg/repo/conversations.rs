@@ -9,6 +9,7 @@ use super::rows::{conversation, pg_text, CONVERSATION_COLUMNS};
 use super::PgRepo;
 use crate::columns::like_escape;
 use crate::error::{Error, Result};
+use crate::pg::words::TsVector;
 use crate::types::{ArchivedFilter, Cursor, ListQuery, NewConversation, Page};
 
 /// Largest list page.
@@ -50,17 +51,18 @@ impl PgRepo<'_> {
         let id = ConversationId::generate();
         let at = to_millis(now());
         let folder = new.folder.unwrap_or_else(|| new.source.default_folder());
-        let title = new.title.unwrap_or_default();
+        let title = pg_text(&new.title.unwrap_or_default()).into_owned();
         self.execute(
             "creating a conversation",
-            "INSERT INTO convos (id, source, title, folder, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $5)",
+            "INSERT INTO convos (id, source, title, folder, created_at, updated_at, title_tsv)
+             VALUES ($1, $2, $3, $4, $5, $5, $6)",
             &[
                 &id.as_str(),
                 &new.source.as_str(),
-                &pg_text(&title),
+                &title,
                 &folder.as_str(),
                 &at,
+                &TsVector::of(&title, None)?,
             ],
         )?;
         for tag in &new.tags {
@@ -89,11 +91,14 @@ impl PgRepo<'_> {
 
     /// See [`crate::Repo::rename`].
     pub(crate) fn rename(&self, id: &ConversationId, title: &str) -> Result<Conversation> {
-        self.update_conversation_row(
-            id,
-            "UPDATE convos SET title = $2, title_edited = true WHERE id = $1",
-            &pg_text(title.trim()).into_owned(),
-        )
+        let title = pg_text(title.trim());
+        let n = self.execute(
+            "renaming a conversation",
+            "UPDATE convos SET title = $2, title_tsv = $3, title_edited = true WHERE id = $1",
+            &[&id.as_str(), &title, &TsVector::of(&title, None)?],
+        )?;
+        Error::found(n as usize, "conversation", id.as_str())?;
+        self.get_conversation(id)
     }
 
     /// See [`crate::Repo::move_to_folder`].

@@ -7,6 +7,7 @@ use super::rows::{message, pg_text, MESSAGE_COLUMNS, MESSAGE_TABLES};
 use super::PgRepo;
 use crate::columns::parts_json;
 use crate::error::{Error, Result};
+use crate::pg::words::{cjk_column, TsVector};
 use crate::repo::messages::{branch_to, outline_of, parent_of, OutlineRow};
 use crate::types::{BranchOutline, NewMessage};
 
@@ -24,22 +25,25 @@ impl PgRepo<'_> {
         let id = MessageId::generate();
         let at = now();
         let parts = parts_json(&new.parts)?;
+        let content = pg_text(&new.content);
         self.execute(
             "adding a message",
             "INSERT INTO convo_turns (id, convo_id, parent_id, role, content, parts, model,
-                created_at, hidden, status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                created_at, hidden, status, tsv, cjk)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &[
                 &id.as_str(),
                 &conversation.as_str(),
                 &parent,
                 &new.role.as_str(),
-                &pg_text(&new.content),
+                &content,
                 &parts.as_deref().map(pg_text),
                 &new.model,
                 &to_millis(new.created_at.unwrap_or(at)),
                 &new.hidden,
                 &new.status.as_str(),
+                &TsVector::of(&content, None)?,
+                &cjk_column(&content, new.hidden),
             ],
         )?;
         self.execute(
@@ -59,10 +63,19 @@ impl PgRepo<'_> {
         status: MessageStatus,
     ) -> Result<Message> {
         let conversation = self.message_conversation(id)?;
+        let content = pg_text(content);
         self.execute(
             "updating a message",
-            "UPDATE convo_turns SET content = $2, status = $3 WHERE id = $1",
-            &[&id.as_str(), &pg_text(content), &status.as_str()],
+            "UPDATE convo_turns SET content = $2, status = $3, tsv = $4,
+                cjk = CASE WHEN hidden THEN NULL ELSE $5 END
+             WHERE id = $1",
+            &[
+                &id.as_str(),
+                &content,
+                &status.as_str(),
+                &TsVector::of(&content, None)?,
+                &cjk_column(&content, false),
+            ],
         )?;
         self.execute(
             "updating a message",
@@ -225,8 +238,8 @@ impl PgRepo<'_> {
         self.execute(
             "forking a conversation",
             "INSERT INTO convos (id, source, title, title_edited, folder, model, created_at,
-                updated_at, forked_from_convo_id, forked_from_turn_id)
-             SELECT $1, 'native', title, title_edited, folder, model, $2, $2, id, $3
+                updated_at, forked_from_convo_id, forked_from_turn_id, title_tsv)
+             SELECT $1, 'native', title, title_edited, folder, model, $2, $2, id, $3, title_tsv
              FROM convos WHERE id = $4",
             &[&id.as_str(), &stamp, &at.as_str(), &conversation.as_str()],
         )?;
@@ -236,8 +249,9 @@ impl PgRepo<'_> {
             self.execute(
                 "copying a message into a fork",
                 "INSERT INTO convo_turns (id, convo_id, parent_id, role, content, parts,
-                    model, created_at, hidden, status)
-                 SELECT $1, $2, $3, role, content, parts, model, created_at, hidden, status
+                    model, created_at, hidden, status, tsv, cjk)
+                 SELECT $1, $2, $3, role, content, parts, model, created_at, hidden, status,
+                    tsv, cjk
                  FROM convo_turns WHERE id = $4",
                 &[&new_id, &id.as_str(), &parent, &m.id.as_str()],
             )?;

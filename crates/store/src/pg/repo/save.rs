@@ -10,6 +10,7 @@ use super::rows::{pg_text, pg_text_opt};
 use super::PgRepo;
 use crate::columns::parts_json;
 use crate::error::{Error, Result};
+use crate::pg::words::{cjk_column, TsVector};
 
 impl PgRepo<'_> {
     /// See [`crate::Repo::save_conversation`].
@@ -64,13 +65,16 @@ impl PgRepo<'_> {
             }
         }
         let forked = c.forked_from.as_ref();
+        let title = pg_text(&c.title);
         self.execute(
             "saving a conversation",
             "INSERT INTO convos (id, source, source_id, title, folder, created_at, updated_at,
-                archived_at, summary, current_turn_id, forked_from_convo_id, forked_from_turn_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11)
+                archived_at, summary, current_turn_id, forked_from_convo_id, forked_from_turn_id,
+                title_tsv)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)
              ON CONFLICT (id) DO UPDATE SET source = excluded.source,
                 source_id = excluded.source_id, title = excluded.title,
+                title_tsv = excluded.title_tsv,
                 folder = excluded.folder, created_at = excluded.created_at,
                 updated_at = excluded.updated_at, archived_at = excluded.archived_at,
                 summary = excluded.summary,
@@ -80,7 +84,7 @@ impl PgRepo<'_> {
                 &c.id.as_str(),
                 &c.source.as_str(),
                 &c.source_id,
-                &pg_text(&c.title),
+                &title,
                 &c.folder.as_str(),
                 &to_millis(c.created_at),
                 &to_millis(c.updated_at),
@@ -88,6 +92,7 @@ impl PgRepo<'_> {
                 &pg_text_opt(c.summary.as_deref()),
                 &forked.map(|f| f.conversation_id.as_str()),
                 &forked.map(|f| f.message_id.as_str()),
+                &TsVector::of(&title, None)?,
             ],
         )?;
         Ok(())
@@ -102,29 +107,32 @@ impl PgRepo<'_> {
             )));
         }
         let parts = parts_json(&m.parts)?;
+        let content = pg_text(&m.content);
         let changed = self.execute(
             "saving a message",
             "INSERT INTO convo_turns (id, convo_id, parent_id, role, content, parts, model,
-                created_at, hidden, source_id, status)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                created_at, hidden, source_id, status, tsv, cjk)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
              ON CONFLICT (id) DO UPDATE SET parent_id = excluded.parent_id,
                 role = excluded.role, content = excluded.content, parts = excluded.parts,
                 model = excluded.model, created_at = excluded.created_at,
                 hidden = excluded.hidden, source_id = excluded.source_id,
-                status = excluded.status
+                status = excluded.status, tsv = excluded.tsv, cjk = excluded.cjk
              WHERE convo_turns.convo_id = excluded.convo_id",
             &[
                 &m.id.as_str(),
                 &conversation.as_str(),
                 &m.parent_id.as_ref().map(MessageId::as_str),
                 &m.role.as_str(),
-                &pg_text(&m.content),
+                &content,
                 &parts.as_deref().map(pg_text),
                 &m.model,
                 &m.created_at.map(to_millis),
                 &m.hidden,
                 &m.source_id,
                 &m.status.as_str(),
+                &TsVector::of(&content, None)?,
+                &cjk_column(&content, m.hidden),
             ],
         )?;
         if changed == 0 {

@@ -1,15 +1,16 @@
 //! Full-text search on PostgreSQL: the same terms, filters, snippet guarantees and results as
 //! SQLite's (`crate::repo::search`, whose term parser and snippet renderer both use).
 //!
-//! * Words: a generated `tsvector` per message (`chat_simple`: no stemming, lower case,
-//!   `unaccent` in front, so `resume` finds `résumé`) with partial GIN indexes for visible and
-//!   hidden messages, ranked by `ts_rank` (normalised by document length, as bm25 favours
-//!   short documents). Titles have their own column and index.
-//! * User text never becomes query syntax: each term is a bound parameter, quoted into a
-//!   single `to_tsquery` operand (quotes and backslashes escaped) or passed to
-//!   `phraseto_tsquery`; the operands are joined with `&&` in SQL.
-//! * CJK: PostgreSQL's parser keeps a run of ideographs as one word (like unicode61), so
-//!   messages holding CJK text keep their CJK runs in a generated column with a `pg_trgm`
+//! * Words: a `tsvector` per message written by the store (`crate::pg::words`: SQLite's
+//!   unicode61 tokens, no stemming, lower case, accents removed, so `resume` finds `résumé`)
+//!   with partial GIN indexes for visible and hidden messages, ranked by `ts_rank`
+//!   (normalised by document length, as bm25 favours short documents). Titles have their own
+//!   column and index.
+//! * User text never becomes query syntax: each term's words (tokenized as the stored vectors
+//!   are, `crate::pg::words`) are quoted `tsquery` operands, joined by `<->` within a phrase
+//!   and `&` between terms, and the query is one bound parameter.
+//! * CJK: unicode61 keeps a run of ideographs as one word, so messages holding CJK text keep
+//!   their CJK runs in a column of their own (written by the store) with a `pg_trgm`
 //!   index, matched with `LIKE` (trigrams for terms of three characters or more).
 //! * Snippets: `ts_headline` marks matches with control characters (removed from the text
 //!   first, so the text cannot fake one), then the SQLite path's renderer escapes the HTML and
@@ -23,6 +24,7 @@ use super::conversations::{archived_sql, refs, Args};
 use super::PgRepo;
 use crate::columns::{like_escape, ts};
 use crate::error::Result;
+use crate::pg::words;
 use crate::repo::search::{
     is_cjk, make_snippet, parse_terms, render_snippet, Term, MAX_HITS, SNIPPET_TOKENS,
 };
@@ -36,37 +38,14 @@ const RANK_NORMALISATION: i32 = 1;
 /// its newest matches only (see "Search" in `docs/architecture.md`).
 const RANK_CANDIDATES: usize = 1000;
 
-/// A term as one `to_tsquery` operand: quoted, so nothing in it is syntax.
-fn quoted(term: &Term) -> String {
-    let mut out = String::with_capacity(term.text.len() + 4);
-    out.push('\'');
-    for c in term.text.chars() {
-        if c == '\'' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('\'');
-    if term.prefix {
-        out.push_str(":*");
-    }
-    out
-}
-
-/// The tsquery of `terms` as SQL over parameters `$first..`, with the parameters.
-fn tsquery(terms: &[Term], first: usize, args: &mut Args) -> String {
-    let mut parts = Vec::with_capacity(terms.len());
-    for (i, t) in terms.iter().enumerate() {
-        let n = first + i;
-        if t.text.contains(' ') && !t.prefix {
-            args.push(Box::new(t.text.clone()));
-            parts.push(format!("phraseto_tsquery('chat_simple', ${n})"));
-        } else {
-            args.push(Box::new(quoted(t)));
-            parts.push(format!("to_tsquery('chat_simple', ${n})"));
-        }
-    }
-    format!("({})", parts.join(" && "))
+/// The `tsquery` of `terms` (built by [`words::tsquery`]) as the next parameter of `args`,
+/// as SQL; `None` when no message can match.
+fn tsquery(terms: &[Term], args: &mut Args) -> Result<Option<String>> {
+    let Some(query) = words::tsquery(terms)? else {
+        return Ok(None);
+    };
+    args.push(Box::new(query));
+    Ok(Some(format!("${}::text::tsquery", args.len())))
 }
 
 /// The conversation and message filters of a search as SQL over `c` (and `t`), with their
@@ -204,7 +183,9 @@ impl PgRepo<'_> {
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
         let mut args: Args = Vec::new();
-        let query = tsquery(terms, 1, &mut args);
+        let Some(query) = tsquery(terms, &mut args)? else {
+            return Ok(Vec::new());
+        };
         let filters = filters(q, true, &mut args);
         let hidden = if hidden { "t.hidden" } else { "NOT t.hidden" };
         // The newest `RANK_CANDIDATES` matches (found through the index, ordered by `seq`,
@@ -242,7 +223,9 @@ impl PgRepo<'_> {
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
         let mut args: Args = Vec::new();
-        let query = tsquery(terms, 1, &mut args);
+        let Some(query) = tsquery(terms, &mut args)? else {
+            return Ok(Vec::new());
+        };
         let filters = filters(q, false, &mut args);
         let sql = format!(
             "SELECT c.id, c.title, ts_rank(c.title_tsv, {query}, {RANK_NORMALISATION})::float8 AS score,
@@ -281,7 +264,9 @@ impl PgRepo<'_> {
             conditions.push(format!("t.cjk LIKE ${} ESCAPE '\\'", args.len()));
         }
         if !latin.is_empty() {
-            let query = tsquery(&latin, args.len() + 1, &mut args);
+            let Some(query) = tsquery(&latin, &mut args)? else {
+                return Ok(Vec::new());
+            };
             conditions.push(format!("t.tsv @@ {query}"));
         }
         let message_filters = filters(q, true, &mut args);
@@ -324,21 +309,5 @@ impl PgRepo<'_> {
             }
         }
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terms_are_quoted_operands() {
-        let t = |text: &str, prefix| Term {
-            text: text.to_owned(),
-            prefix,
-        };
-        assert_eq!(quoted(&t("it's", false)), r"'it\'s'");
-        assert_eq!(quoted(&t(r"a\b", true)), r"'a\\b':*");
-        assert_eq!(quoted(&t("a & b | !c", false)), "'a & b | !c'");
     }
 }
