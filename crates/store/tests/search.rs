@@ -461,6 +461,73 @@ fn filtered_search_digs_past_many_excluded_hits(
     assert!(hits[0].snippet.contains("<mark>needle</mark>"));
 }
 
+#[rstest]
+fn matches_are_found_however_old_and_frequent_words_rank_their_newest(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
+    let (_dir, store) = temp_store();
+    // 6,000 messages, oldest first: a word in the three oldest only, a word in every
+    // seventh with its shortest message the oldest, and a word in every message whose
+    // shortest message is the newest (a user's), and the assistant's shortest an old one (one
+    // in seven messages is the assistant's).
+    let mut c = common::parsed("long-history", 6000);
+    for (i, m) in c.messages.iter_mut().enumerate() {
+        m.role = if i % 7 == 3 {
+            Role::Assistant
+        } else {
+            Role::User
+        };
+        m.content = match i {
+            0..3 => format!("message {i} with an ancient word and the common one"),
+            _ if i % 7 == 0 => format!("message {i} with the sometimes word and the common one"),
+            _ => format!("message {i} with the common one"),
+        };
+    }
+    c.messages[3].content = "common one".into();
+    c.messages[7].content = "sometimes".into();
+    c.messages[5999].content = "common".into();
+    let written = store
+        .bulk_writer()
+        .unwrap()
+        .write_batch(&[chat_store::BulkItem {
+            conversation: &c,
+            folder: None,
+            prepared: None,
+        }])
+        .unwrap();
+    // Statistics, from which PostgreSQL sizes its first window for a frequent word.
+    store.optimize().unwrap();
+    let ids = store
+        .read(|r| r.message_tree(&written[0].conversation_id, true))
+        .unwrap();
+    assert_eq!(ids.len(), 6000);
+    let messages = |q: SearchQuery| -> Vec<SearchHit> {
+        search(&store, q)
+            .into_iter()
+            .filter(|h| h.message_id.is_some())
+            .collect()
+    };
+    let query = |s: &str, limit: u32, role: Option<Role>| {
+        let mut q = text(s);
+        q.limit = limit;
+        q.role = role;
+        q
+    };
+    assert_eq!(messages(query("ancient", 20, None)).len(), 3);
+    let sometimes = messages(query("sometimes", 500, None));
+    assert_eq!(sometimes.len(), 500);
+    assert_eq!(sometimes[0].message_id.as_ref(), Some(&ids[7].id));
+    let common = messages(query("common", 500, None));
+    assert_eq!(common.len(), 500);
+    assert_eq!(common[0].message_id.as_ref(), Some(&ids[5999].id));
+    // A frequent word whose filtered matches are few and old: every window is widened.
+    let answers = messages(query("common", 20, Some(Role::Assistant)));
+    assert_eq!(answers.len(), 20);
+    assert_eq!(answers[0].message_id.as_ref(), Some(&ids[3].id));
+    assert!(answers.iter().all(|h| h.role == Some(Role::Assistant)));
+}
+
 #[test]
 fn cjk_words_in_bulk_imported_english_text_are_found_and_mixed_queries_need_every_word() {
     let (_dir, store) = common::temp_store();

@@ -269,9 +269,14 @@ impl PgStore {
     pub(crate) fn optimize(&self) -> Result<()> {
         let conn = self.conn()?;
         let mut c = conn.0.borrow_mut();
-        c.client
-            .batch_execute("VACUUM ANALYZE convos; VACUUM ANALYZE convo_turns;")
-            .map_err(|e| pg_error(&self.target.name, "vacuuming", e))
+        // One statement per call: several in one string run as one transaction, which
+        // VACUUM refuses.
+        for sql in ["VACUUM ANALYZE convos", "VACUUM ANALYZE convo_turns"] {
+            c.client
+                .batch_execute(sql)
+                .map_err(|e| pg_error(&self.target.name, "vacuuming", e))?;
+        }
+        Ok(())
     }
 
     /// Checks that the stored search columns match their text (the store writes them with
