@@ -56,7 +56,7 @@ const TURN_TYPES: &[Type] = &[
     Type::TEXT,
     Type::TEXT,
     Type::TS_VECTOR,
-    Type::TEXT,
+    Type::TS_VECTOR,
 ];
 
 /// Settings of a batch's transaction (`SET LOCAL`: they end with it).

@@ -296,7 +296,7 @@ impl PgStore {
         while let Some(row) = rows.next().map_err(fail)? {
             let content: String = row.try_get(0)?;
             let stored: words::TsVector = row.try_get(2)?;
-            let cjk: Option<String> = row.try_get(3)?;
+            let cjk: Option<words::TsVector> = row.try_get(3)?;
             if stored != words::TsVector::of(&content, None)?
                 || cjk != words::cjk_column(&content, row.try_get(1)?)
             {

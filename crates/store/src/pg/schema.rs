@@ -26,10 +26,9 @@ const MIGRATION_LOCK: i64 = 0x0063_6861_746d_6967; // "chatmig"
 
 /// Migration 1: the whole initial schema.
 const V1: &str = r#"
--- Diacritics folded (`unaccent`), CJK found by trigrams (`pg_trgm`). Both are trusted
--- extensions: the database owner may create them.
+-- Diacritics folded in snippets (`unaccent`, a trusted extension: the database owner may
+-- create it).
 CREATE EXTENSION IF NOT EXISTS unaccent;
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 -- The words of a text for `ts_headline` (snippets), close to SQLite's `unicode61
 -- remove_diacritics 2`: no stemming, no stop words, lower case, accents removed (unaccent is
@@ -91,10 +90,10 @@ CREATE TABLE convo_turns (
     source_id  text,
     status     text NOT NULL DEFAULT 'complete',
     -- Search columns, written with the text by the store (`pg::words`): the words as
-    -- SQLite's unicode61 tokenizer sees them, and the CJK runs of a visible message joined
-    -- by spaces (what SQLite's trigram table holds; NULL when it has none).
+    -- SQLite's unicode61 tokenizer sees them, and the pairs of neighbouring characters in
+    -- the CJK runs of a visible message (NULL when it has none), which find CJK terms.
     tsv        tsvector NOT NULL,
-    cjk        text
+    cjk        tsvector
 );
 -- lz4 compresses long values several times faster than pglz, the default (pglz was a sixth
 -- of an import's COPY); a server built without lz4 keeps pglz.
@@ -108,7 +107,7 @@ CREATE UNIQUE INDEX convo_turns_seq ON convo_turns (seq);
 CREATE INDEX convo_turns_convo ON convo_turns (convo_id, seq);
 CREATE INDEX convo_turns_tsv ON convo_turns USING gin (tsv) WHERE NOT hidden;
 CREATE INDEX convo_turns_hidden_tsv ON convo_turns USING gin (tsv) WHERE hidden;
-CREATE INDEX convo_turns_cjk ON convo_turns USING gin (cjk gin_trgm_ops) WHERE cjk IS NOT NULL;
+CREATE INDEX convo_turns_cjk ON convo_turns USING gin (cjk) WHERE cjk IS NOT NULL;
 CREATE INDEX convo_turns_cjk_seq ON convo_turns (seq) WHERE cjk IS NOT NULL;
 ALTER TABLE convos ADD FOREIGN KEY (forked_from_turn_id)
     REFERENCES convo_turns(id) ON DELETE SET NULL;

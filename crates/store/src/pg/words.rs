@@ -187,12 +187,70 @@ impl<'a> FromSql<'a> for TsVector {
     }
 }
 
-/// The `cjk` column of a message: its CJK runs when it is visible and has any.
-pub(crate) fn cjk_column(content: &str, hidden: bool) -> Option<String> {
+impl TsVector {
+    /// A vector of `lexemes` without positions (sorted and deduplicated here).
+    fn stripped(mut lexemes: Vec<String>) -> TsVector {
+        lexemes.sort_unstable();
+        lexemes.dedup();
+        let mut wire = Vec::with_capacity(4 + lexemes.len() * 9);
+        wire.extend_from_slice(&[0; 4]);
+        let mut count: u32 = 0;
+        let mut size = 0usize;
+        for lexeme in &lexemes {
+            size += lexeme.len();
+            if size > MAX_BYTES {
+                break;
+            }
+            count += 1;
+            wire.extend_from_slice(lexeme.as_bytes());
+            wire.extend_from_slice(&[0, 0, 0]);
+        }
+        wire[..4].copy_from_slice(&count.to_be_bytes());
+        TsVector { wire }
+    }
+}
+
+/// The pairs of neighbouring characters in each run of `runs` (CJK runs joined by spaces).
+fn bigrams(runs: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for run in runs.split(' ') {
+        let chars: Vec<char> = run.chars().collect();
+        out.extend(chars.windows(2).map(|pair| pair.iter().collect::<String>()));
+    }
+    out
+}
+
+/// The `cjk` column of a message: when it is visible and has CJK text, the pairs of
+/// neighbouring characters in its CJK runs (CJK text has no spaces between words, so terms
+/// are found as substrings: a term of two characters or more through the pairs it holds,
+/// then the text itself with `LIKE`, see `repo::search`). Empty, not NULL, when every run is
+/// one character long, so the message is still among those holding CJK text.
+pub(crate) fn cjk_column(content: &str, hidden: bool) -> Option<TsVector> {
     if hidden || content.is_ascii() {
         return None;
     }
-    Some(cjk_runs(content)).filter(|runs| !runs.is_empty())
+    let runs = cjk_runs(content);
+    (!runs.is_empty()).then(|| TsVector::stripped(bigrams(&runs)))
+}
+
+/// The `tsquery` (as text) that a message holding every CJK term of `terms` matches: every
+/// pair of neighbouring characters in their CJK runs. `None` when they have no pair (terms of
+/// one character), which the index cannot narrow.
+pub(crate) fn cjk_query(terms: &[&Term]) -> Option<String> {
+    let mut pairs: Vec<String> = terms
+        .iter()
+        .flat_map(|t| bigrams(&cjk_runs(&t.text)))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut out = String::new();
+    for pair in &pairs {
+        if !out.is_empty() {
+            out.push_str(" & ");
+        }
+        quoted(pair, &mut out);
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// A lexeme as a quoted `tsquery` operand: nothing in it is syntax.
@@ -353,13 +411,34 @@ mod tests {
     }
 
     #[test]
-    fn cjk_runs_of_visible_messages_only() {
-        assert_eq!(cjk_column("plain", false), None);
-        assert_eq!(
-            cjk_column("東京 and 大阪", false).as_deref(),
-            Some("東京 大阪")
-        );
+    fn cjk_pairs_of_visible_messages_only() {
+        let pairs = |text: &str| cjk_column(text, false).map(|v| lexemes(&v));
+        assert_eq!(pairs("plain"), None);
+        assert_eq!(pairs("café"), None);
         assert_eq!(cjk_column("東京", true), None);
-        assert_eq!(cjk_column("café", false), None);
+        assert_eq!(
+            pairs("東京都 and 大阪, 東京"),
+            Some(vec![
+                ("京都".to_owned(), vec![]),
+                ("大阪".to_owned(), vec![]),
+                ("東京".to_owned(), vec![]),
+            ])
+        );
+        // One-character runs: no pairs, but the message holds CJK text.
+        assert_eq!(pairs("a 東 b"), Some(vec![]));
+    }
+
+    #[test]
+    fn cjk_queries_need_every_pair() {
+        let t = |text: &str| Term {
+            text: text.to_owned(),
+            prefix: false,
+        };
+        let (a, b, one) = (t("東京都"), t("大阪 x"), t("東"));
+        assert_eq!(
+            cjk_query(&[&a, &b]).as_deref(),
+            Some("'京都' & '大阪' & '東京'")
+        );
+        assert_eq!(cjk_query(&[&one]), None);
     }
 }

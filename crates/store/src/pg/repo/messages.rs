@@ -67,7 +67,7 @@ impl PgRepo<'_> {
         self.execute(
             "updating a message",
             "UPDATE convo_turns SET content = $2, status = $3, tsv = $4,
-                cjk = CASE WHEN hidden THEN NULL ELSE $5 END
+                cjk = CASE WHEN hidden THEN NULL ELSE $5::tsvector END
              WHERE id = $1",
             &[
                 &id.as_str(),

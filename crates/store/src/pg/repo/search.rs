@@ -10,8 +10,9 @@
 //!   are, `crate::pg::words`) are quoted `tsquery` operands, joined by `<->` within a phrase
 //!   and `&` between terms, and the query is one bound parameter.
 //! * CJK: unicode61 keeps a run of ideographs as one word, so messages holding CJK text keep
-//!   their CJK runs in a column of their own (written by the store) with a `pg_trgm`
-//!   index, matched with `LIKE` (trigrams for terms of three characters or more).
+//!   the pairs of neighbouring characters of their CJK runs in a `tsvector` of their own
+//!   (written by the store, GIN-indexed): a term's pairs narrow the messages, `LIKE` on the
+//!   text decides (a term of one character: every message holding CJK text, newest first).
 //! * Snippets: `ts_headline` marks matches with control characters (removed from the text
 //!   first, so the text cannot fake one), then the SQLite path's renderer escapes the HTML and
 //!   turns the marks into `<mark>`.
@@ -373,17 +374,26 @@ impl PgRepo<'_> {
             .collect()
     }
 
-    /// The CJK route: `LIKE` over the CJK runs of visible messages (trigram-indexed), the
-    /// other words of a mixed query through the word index; titles by `LIKE`. Newest first.
+    /// The CJK route: visible messages holding every CJK term as a substring (narrowed by
+    /// the pairs of characters each term holds, through the `cjk` index, then `LIKE` on the
+    /// text), the other words of a mixed query through the word index; titles by `LIKE`.
+    /// Newest first.
     fn search_cjk(&self, q: &SearchQuery, terms: &[Term], limit: usize) -> Result<Vec<SearchHit>> {
         let (cjk, latin): (Vec<&Term>, Vec<&Term>) =
             terms.iter().partition(|t| t.text.chars().any(is_cjk));
         let latin: Vec<Term> = latin.into_iter().cloned().collect();
         let mut args: Args = Vec::new();
-        let mut conditions = vec!["t.cjk IS NOT NULL".to_owned()];
+        let mut conditions = Vec::new();
+        match words::cjk_query(&cjk) {
+            Some(pairs) => {
+                args.push(Box::new(pairs));
+                conditions.push(format!("t.cjk @@ ${}::text::tsquery", args.len()));
+            }
+            None => conditions.push("t.cjk IS NOT NULL".to_owned()),
+        }
         for t in &cjk {
             args.push(Box::new(format!("%{}%", like_escape(&t.text))));
-            conditions.push(format!("t.cjk LIKE ${} ESCAPE '\\'", args.len()));
+            conditions.push(format!("t.content LIKE ${} ESCAPE '\\'", args.len()));
         }
         if !latin.is_empty() {
             let Some(query) = tsquery(&latin, &mut args)? else {
