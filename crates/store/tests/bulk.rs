@@ -127,6 +127,50 @@ fn inserts_conversations_with_their_messages_folders_and_flags(
     store.integrity_check().unwrap();
 }
 
+#[rstest]
+fn cjk_text_written_in_bulk_and_rewritten_is_indexed_as_written_one_by_one(
+    #[values(Backend::Sqlite, Backend::Postgres)] backend: Backend,
+) {
+    backend.enter();
+    let (_d, store) = temp_store();
+    let write = |c: &chat_model::ParsedConversation| {
+        store
+            .bulk_writer()
+            .unwrap()
+            .write_batch(&[BulkItem {
+                conversation: c,
+                folder: None,
+                prepared: None,
+            }])
+            .unwrap()
+    };
+    let mut c = parsed("cjk", 3);
+    c.messages[0].content = "東京タワー and 大阪".into();
+    c.messages[1].content = "隠れた 東京".into();
+    c.messages[1].hidden = true;
+    write(&c);
+    // Changed: one message rewritten in place, one added (the update path).
+    c.messages[2].content = "京都 now".into();
+    c.messages.push(ParsedMessage {
+        source_id: "m3".into(),
+        parent: Some("m2".into()),
+        content: "新しい 東京都".into(),
+        ..c.messages[2].clone()
+    });
+    assert_eq!(write(&c)[0].status, WriteStatus::Updated);
+    // Every search column equals what a one-by-one write computes from the stored text.
+    store.integrity_check().unwrap();
+    let found = |q: &str| {
+        store
+            .read(|r| r.search(&SearchQuery::new(q)))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(found("東京"), 2);
+    assert_eq!(found("京都"), 2);
+    assert_eq!(found("隠れた"), 0);
+}
+
 #[test]
 fn rewriting_an_unchanged_conversation_writes_nothing() {
     let (_d, store) = temp_store();

@@ -22,7 +22,7 @@ use crate::bulk::prepare::Prepared;
 use crate::bulk::rows::{status_of, MessageRow, Stored};
 use crate::bulk::write::{times, Ids};
 use crate::error::{pg_error, Error, Result};
-use crate::pg::words::{cjk_column, TsVector};
+use crate::pg::words::{cjk_pairs, TsVector};
 use crate::pretoken::TokenSet;
 
 /// Column types of a `convos` COPY row (see [`PgBulkWriter::copy_new`]).
@@ -306,7 +306,7 @@ fn copy_new(
                 let parts = prepared[i].parts.get(k).and_then(Option::as_deref);
                 let content = pg_text(&m.content);
                 let tsv = TsVector::of(&content, tokens)?;
-                let cjk = cjk_column(&content, m.hidden);
+                let cjk = cjk_pairs(prepared[i].cjk.get(k).and_then(Option::as_deref));
                 let row: [&(dyn ToSql + Sync); 13] = [
                     &mid.as_str(),
                     &id.as_str(),
@@ -434,7 +434,7 @@ fn update_existing(
                             &m.hidden,
                             &status_of(m),
                             &TsVector::of(&content, tokens)?,
-                            &cjk_column(&content, m.hidden),
+                            &cjk_pairs(prepared.cjk.get(i).and_then(Option::as_deref)),
                         ],
                     )
                     .map_err(err("updating an imported message"))?;
@@ -462,7 +462,7 @@ fn update_existing(
                     &pg_text(&m.source_id),
                     &status_of(m),
                     &TsVector::of(&content, tokens)?,
-                    &cjk_column(&content, m.hidden),
+                    &cjk_pairs(prepared.cjk.get(i).and_then(Option::as_deref)),
                 ],
             )
             .map_err(err("inserting an imported message"))?;

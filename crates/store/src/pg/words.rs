@@ -43,11 +43,7 @@ thread_local! {
 }
 
 /// Calls `f` with the tokens of `text`: from `tokens` when it holds them, else tokenized here.
-fn with_tokens<T>(
-    text: &str,
-    tokens: Option<&TokenSet>,
-    f: impl FnOnce(&[&[u8]]) -> T,
-) -> Result<T> {
+fn tokens_of<T>(text: &str, tokens: Option<&TokenSet>, f: impl FnOnce(&[&[u8]]) -> T) -> Result<T> {
     if let Some(found) = tokens.and_then(|set| set.tokens(text)) {
         return Ok(f(&found));
     }
@@ -96,7 +92,7 @@ impl TsVector {
     /// The vector of `text`, which must be the text as stored (after `pg_text`), from
     /// `tokens` when they hold it.
     pub(crate) fn of(text: &str, tokens: Option<&TokenSet>) -> Result<TsVector> {
-        with_tokens(text, tokens, TsVector::from_tokens)
+        tokens_of(text, tokens, TsVector::from_tokens)
     }
 
     /// The vector of a text's tokens, in order.
@@ -230,7 +226,13 @@ pub(crate) fn cjk_column(content: &str, hidden: bool) -> Option<TsVector> {
         return None;
     }
     let runs = cjk_runs(content);
-    (!runs.is_empty()).then(|| TsVector::stripped(bigrams(&runs)))
+    cjk_pairs(Some(runs.as_str()).filter(|runs| !runs.is_empty()))
+}
+
+/// [`cjk_column`] from the CJK runs a message's text was found to hold (`None`: hidden, or
+/// none), as the importer prepares them on its parse thread (`crate::bulk::Prepared::cjk`).
+pub(crate) fn cjk_pairs(runs: Option<&str>) -> Option<TsVector> {
+    runs.map(|runs| TsVector::stripped(bigrams(runs)))
 }
 
 /// The `tsquery` (as text) that a message holding every CJK term of `terms` matches: every
@@ -272,7 +274,7 @@ fn quoted(lexeme: &str, out: &mut String) {
 pub(crate) fn tsquery(terms: &[Term]) -> Result<Option<String>> {
     let mut out = String::new();
     for term in terms {
-        let operand = with_tokens(&term.text, None, |tokens| {
+        let operand = tokens_of(&term.text, None, |tokens| {
             if tokens.is_empty() || tokens.iter().any(|t| t.len() > MAX_LEXEME) {
                 return None;
             }

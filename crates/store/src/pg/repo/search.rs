@@ -50,14 +50,10 @@ const SMALLEST_WINDOW: i64 = 1024;
 /// The least a window grows by when it held too few matches.
 const WINDOW_GROWTH: usize = 4;
 
-/// The `tsquery` of `terms` (built by [`words::tsquery`]) as the next parameter of `args`,
-/// as SQL; `None` when no message can match.
-fn tsquery(terms: &[Term], args: &mut Args) -> Result<Option<String>> {
-    let Some(query) = words::tsquery(terms)? else {
-        return Ok(None);
-    };
-    args.push(Box::new(query));
-    Ok(Some(format!("${}::text::tsquery", args.len())))
+/// `query` (a `tsquery` as text, from [`words`]) as the next parameter of `args`, as SQL.
+fn tsquery_param(query: &str, args: &mut Args) -> String {
+    args.push(Box::new(query.to_owned()));
+    format!("${}::text::tsquery", args.len())
 }
 
 /// The conversation and message filters of a search as SQL over `c` (and `t`), with their
@@ -172,12 +168,15 @@ impl PgRepo<'_> {
         let mut hits = if terms.iter().any(|t| t.text.chars().any(is_cjk)) {
             self.search_cjk(q, &terms, limit)?
         } else {
-            let mut hits = self.search_messages(q, &terms, false, limit)?;
+            let Some(query) = words::tsquery(&terms)? else {
+                return Ok(Vec::new());
+            };
+            let mut hits = self.search_messages(q, &query, false, limit)?;
             if q.include_hidden {
-                hits.extend(self.search_messages(q, &terms, true, limit)?);
+                hits.extend(self.search_messages(q, &query, true, limit)?);
             }
             if q.role.is_none() {
-                hits.extend(self.search_titles(q, &terms, limit)?);
+                hits.extend(self.search_titles(q, &query, limit)?);
             }
             hits
         };
@@ -186,7 +185,7 @@ impl PgRepo<'_> {
         Ok(hits)
     }
 
-    /// The best `limit` visible (or hidden) messages for `terms`, with their snippets: the
+    /// The best `limit` visible (or hidden) messages for `query`, with their snippets: the
     /// best of the newest [`RANK_CANDIDATES`] matches.
     ///
     /// A frequent word's matches are looked for among the newest messages first (a window of
@@ -201,13 +200,10 @@ impl PgRepo<'_> {
     fn search_messages(
         &self,
         q: &SearchQuery,
-        terms: &[Term],
+        query: &str,
         hidden: bool,
         limit: usize,
     ) -> Result<Vec<SearchHit>> {
-        let Some(query) = words::tsquery(terms)? else {
-            return Ok(Vec::new());
-        };
         // With the newest `seq`, parallel workers and JIT compilation are turned off for the
         // rest of this transaction: on a server answering many requests they cost more than
         // they save for a search's few thousand rows (parallel workers: 60 → 40 ms for a word
@@ -227,7 +223,7 @@ impl PgRepo<'_> {
         else {
             return Ok(Vec::new());
         };
-        let expected = self.expected_matches(&query, hidden)?;
+        let expected = self.expected_matches(query, hidden)?;
         let first = (newest as f64 * WINDOW_AIM / expected.max(1.0)).max(SMALLEST_WINDOW as f64);
         let mut window = if (expected - WINDOW_AIM) * ROW_COST_IN_RANGE_ENTRIES > first {
             first as i64
@@ -236,7 +232,7 @@ impl PgRepo<'_> {
         };
         loop {
             let floor = (window < newest).then(|| newest - window);
-            let (hits, found) = self.search_window(q, &query, hidden, limit, floor)?;
+            let (hits, found) = self.search_window(q, query, hidden, limit, floor)?;
             if found >= RANK_CANDIDATES || floor.is_none() {
                 return Ok(hits);
             }
@@ -280,8 +276,8 @@ impl PgRepo<'_> {
         limit: usize,
         floor: Option<i64>,
     ) -> Result<(Vec<SearchHit>, usize)> {
-        let mut args: Args = vec![Box::new(query.to_owned())];
-        let query = "$1::text::tsquery";
+        let mut args: Args = Vec::new();
+        let query = tsquery_param(query, &mut args);
         let filters = filters(q, true, &mut args);
         let hidden = if hidden { "t0.hidden" } else { "NOT t0.hidden" };
         let window = match floor {
@@ -339,16 +335,9 @@ impl PgRepo<'_> {
     }
 
     /// The best `limit` titles for `terms`.
-    fn search_titles(
-        &self,
-        q: &SearchQuery,
-        terms: &[Term],
-        limit: usize,
-    ) -> Result<Vec<SearchHit>> {
+    fn search_titles(&self, q: &SearchQuery, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
         let mut args: Args = Vec::new();
-        let Some(query) = tsquery(terms, &mut args)? else {
-            return Ok(Vec::new());
-        };
+        let query = tsquery_param(query, &mut args);
         let filters = filters(q, false, &mut args);
         let sql = format!(
             "SELECT c.id, c.title, ts_rank(c.title_tsv, {query}, {RANK_NORMALISATION})::float8 AS score,
@@ -386,8 +375,7 @@ impl PgRepo<'_> {
         let mut conditions = Vec::new();
         match words::cjk_query(&cjk) {
             Some(pairs) => {
-                args.push(Box::new(pairs));
-                conditions.push(format!("t.cjk @@ ${}::text::tsquery", args.len()));
+                conditions.push(format!("t.cjk @@ {}", tsquery_param(&pairs, &mut args)))
             }
             None => conditions.push("t.cjk IS NOT NULL".to_owned()),
         }
@@ -396,10 +384,10 @@ impl PgRepo<'_> {
             conditions.push(format!("t.content LIKE ${} ESCAPE '\\'", args.len()));
         }
         if !latin.is_empty() {
-            let Some(query) = tsquery(&latin, &mut args)? else {
+            let Some(query) = words::tsquery(&latin)? else {
                 return Ok(Vec::new());
             };
-            conditions.push(format!("t.tsv @@ {query}"));
+            conditions.push(format!("t.tsv @@ {}", tsquery_param(&query, &mut args)));
         }
         let message_filters = filters(q, true, &mut args);
         let sql = format!(
